@@ -397,19 +397,27 @@ class Workflow:
         return None
 
     def edges(self) -> list[tuple[str, str, str]]:
-        """``(upstream, downstream, kind)`` triples, kind ``data`` | ``after``, trace order."""
+        """``(upstream, downstream, kind)`` triples in trace order.
+
+        ``kind`` is ``data`` (an output is read), ``condition`` (an output is read only by the
+        step's condition) or ``after`` (explicit ordering, no data).
+        """
         result = []
         for step in self.steps:
             data = step.data_dependencies()
+            only_condition = {ref.step for ref in output_refs(step.condition)}
+            for value in step.values():
+                if value is not step.condition:
+                    only_condition -= {ref.step for ref in output_refs(value)}
             for up in data:
-                result.append((up, step.name, "data"))
+                result.append((up, step.name, "condition" if up in only_condition else "data"))
             for up in step.after:
                 if up not in data:
                     result.append((up, step.name, "after"))
         return result
 
     def graph(self):
-        """A ``networkx.DiGraph`` of the steps; edges carry ``kind`` = data | after.
+        """A ``networkx.DiGraph`` of the steps; edges carry ``kind`` (see :meth:`edges`).
 
         Nodes carry ``step`` (the :class:`Step`). Imports networkx on first use.
         """

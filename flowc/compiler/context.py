@@ -1,0 +1,174 @@
+"""The trace context: a ContextVar holding the state of the workflow being traced.
+
+Tracing is re-entrant and thread-safe because the state lives in a ContextVar, not a global
+(unlike kfp's class-level ``Pipeline._default_pipeline``). ``TraceState`` collects mutable
+step records while the user's function runs; the tracer freezes them into IR at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import TYPE_CHECKING
+
+from ..diagnostics import Diagnostic, Location, TraceError
+from ..ir import Arg, FunctionRef, Hyper, Output, Value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..project import Project
+
+_FLOWC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+_current: ContextVar["TraceState | None"] = ContextVar("flowc_trace", default=None)
+
+
+@dataclass(slots=True)
+class CallSite:
+    """Where a DSL call happened; the column is computed lazily (see ``TraceState.locate``)."""
+
+    file: str
+    line: int
+    code: CodeType | None = None
+    lasti: int = -1
+
+
+@dataclass(slots=True)
+class StepRecord:
+    """A step while tracing is under way (``after`` may still grow)."""
+
+    name: str
+    kind: str
+    function: FunctionRef
+    handler: str | None
+    params: dict[str, Value]
+    inputs: dict[str, Value]
+    outputs: tuple[Output, ...]
+    hyper: Hyper | None
+    condition: Value
+    site: CallSite
+    after: list[str] = field(default_factory=list)
+    after_sites: dict[str, CallSite] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TraceState:
+    """Everything recorded while one workflow function runs under trace."""
+
+    name: str
+    args: dict[str, Arg]
+    base_dir: str
+    project: "Project | None" = None
+    steps: list[StepRecord] = field(default_factory=list)
+    by_name: dict[str, StepRecord] = field(default_factory=dict)
+    used_names: set[str] = field(default_factory=set)
+    conditions: list[Value] = field(default_factory=list)
+    # function name -> build step that produced its image (later runs use that image)
+    built_images: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _positions: dict[CodeType, list] = field(default_factory=dict)
+
+    def unique_name(self, wanted: str) -> str:
+        """A KFP-legal step name, suffixed ``-2``, ``-3``… when already taken."""
+        base = legal_name(wanted)
+        name = base
+        index = 2
+        while name in self.used_names:
+            name = f"{base}-{index}"
+            index += 1
+        self.used_names.add(name)
+        return name
+
+    def add(self, record: StepRecord) -> None:
+        self.steps.append(record)
+        self.by_name[record.name] = record
+
+    def locate(self, site: CallSite | None) -> Location | None:
+        """Turn a call site into a ``Location`` with a 1-based column.
+
+        Columns come from ``co_positions()``; it is computed once per code object and cached,
+        so a generated workflow with 100,000 calls in one function stays linear.
+        """
+        if site is None:
+            return None
+        col = 0
+        if site.code is not None and site.lasti >= 0:
+            positions = self._positions.get(site.code)
+            if positions is None:
+                positions = list(site.code.co_positions())
+                self._positions[site.code] = positions
+            index = site.lasti // 2
+            if index < len(positions):
+                _, _, start_col, _ = positions[index]
+                if start_col is not None:
+                    col = start_col + 1
+        return Location(file=site.file, line=site.line, col=col)
+
+    def warn(self, code: str, message: str, site: CallSite | None, hint: str | None = None,
+             severity: str = "warning") -> None:
+        from ..diagnostics import Severity
+
+        self.diagnostics.append(Diagnostic(code=code, message=message, location=self.locate(site),
+                                           hint=hint, severity=Severity(severity)))
+
+
+def current() -> TraceState | None:
+    """The active trace, or None outside of tracing."""
+    return _current.get()
+
+
+def require(what: str) -> TraceState:
+    """The active trace; a clear error when a DSL call happens outside of one."""
+    state = _current.get()
+    if state is None:
+        site = call_site()
+        raise TraceError(
+            f"{what}() was called outside of a workflow trace",
+            code="FC010",
+            location=Location(file=site.file, line=site.line),
+            hint="flowc records DSL calls only while it traces a workflow: use `flowc ir|run|"
+                 "compile FILE`, or flowc.trace(fn)",
+        )
+    return state
+
+
+def activate(state: TraceState):
+    """Make ``state`` the active trace; returns the token for :func:`deactivate`."""
+    return _current.set(state)
+
+
+def deactivate(token) -> None:
+    _current.reset(token)
+
+
+def call_site() -> CallSite:
+    """The innermost frame outside the flowc package: the user's DSL call."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_FLOWC_DIR):
+        frame = frame.f_back
+    if frame is None:  # pragma: no cover - only when called from flowc itself
+        return CallSite(file="<unknown>", line=0)
+    return CallSite(file=frame.f_code.co_filename, line=frame.f_lineno, code=frame.f_code,
+                    lasti=frame.f_lasti)
+
+
+_ILLEGAL = re.compile(r"[^a-z0-9-]+")
+
+
+def legal_name(text: str) -> str:
+    """A Kubernetes/KFP-legal name: lowercase letters, digits and ``-``."""
+    name = _ILLEGAL.sub("-", str(text).lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    return name or "step"
+
+
+def relpath_from(path: str, base_dir: str) -> str:
+    """``path`` relative to ``base_dir`` with ``/`` separators when inside it, else absolute."""
+    absolute = os.path.abspath(path)
+    rel = os.path.relpath(absolute, base_dir)
+    if rel.startswith(".."):
+        return absolute
+    return rel.replace(os.sep, "/")

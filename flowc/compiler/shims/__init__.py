@@ -1,0 +1,41 @@
+"""Compatibility modules that stand in for ``mlrun`` and ``kfp`` while a workflow file loads.
+
+Workflow files written for MLRun (``import mlrun``, ``from kfp import dsl``,
+``@dsl.pipeline(...)``) trace unchanged with neither MLRun nor a cluster installed. While the
+loader runs a workflow file, :func:`installed` maps those module names to the modules here
+(and restores whatever was there before, so a real kfp keeps working elsewhere in the process).
+The real kfp v2 ``@dsl.pipeline`` would trace the function at import time; ours only marks it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+from typing import Iterator
+
+# module name a workflow imports -> flowc module that stands in for it
+SHIMS = {
+    "mlrun": "flowc.compiler.shims.mlrun",
+    "mlrun.model": "flowc.compiler.shims.mlrun.model",
+    "mlrun.projects": "flowc.compiler.shims.mlrun.projects",
+    "mlrun.run": "flowc.compiler.shims.mlrun",
+    "kfp": "flowc.compiler.shims.kfp",
+    "kfp.dsl": "flowc.compiler.shims.kfp.dsl",
+}
+
+
+@contextlib.contextmanager
+def installed() -> Iterator[None]:
+    """Map ``mlrun``/``kfp`` to the shims for the duration of the block."""
+    saved = {name: sys.modules.get(name) for name in SHIMS}
+    try:
+        for name, target in SHIMS.items():
+            sys.modules[name] = importlib.import_module(target)
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module

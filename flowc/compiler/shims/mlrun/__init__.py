@@ -1,0 +1,50 @@
+"""Stand-in for ``mlrun`` while a workflow file is traced (see :mod:`flowc.compiler.shims`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...dsl import (  # noqa: F401  (re-exported MLRun names)
+    Condition,
+    EntrypointParam,
+    HyperParamOptions,
+    build_function,
+    deploy_function,
+    get_current_project,
+    import_function,
+    run_function,
+)
+from . import model, projects  # noqa: F401
+
+__version__ = "0.0.0+flowc"
+
+
+def get_or_create_project(name: str, context: str = "./", **kwargs: Any):
+    """MLRun's get_or_create_project, answered by flowc's project model."""
+    from ....project import new_project
+
+    return new_project(name, context, **kwargs)
+
+
+def new_project(name: str, context: str = "./", **kwargs: Any):
+    from ....project import new_project as _new
+
+    return _new(name, context, **kwargs)
+
+
+def load_project(context: str = "./", **kwargs: Any):
+    from ....project import load_project as _load
+
+    return _load(context, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from ....diagnostics import TraceError
+
+    raise TraceError(
+        f"mlrun.{name} is not supported inside flowc workflow files", code="FC016",
+        hint="workflows may use run_function, build_function, deploy_function, "
+             "import_function, get_current_project and mlrun.model's HyperParamOptions / "
+             "EntrypointParam")

@@ -1,0 +1,3 @@
+"""Stand-in for ``mlrun.model``."""
+
+from ...dsl import EntrypointParam, HyperParamOptions  # noqa: F401

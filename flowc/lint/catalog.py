@@ -1,0 +1,233 @@
+"""The lint rule catalogue: stable codes with a name, a default severity, an explanation and a
+fix hint.
+
+Codes are never reused. ``FC1xx`` graph, ``FC2xx`` arguments and params, ``FC3xx`` functions
+and handlers, ``FC4xx`` portability/backend, ``FC5xx`` compiled KFP YAML, ``FC9xx`` the linter
+itself. ``FC0xx`` codes belong to the loader/tracer: a workflow that cannot be traced is
+reported with the loader's own code (see :data:`TRACE_FAILURE`).
+
+This module only holds data so that ``flowc rules`` and ``--explain`` stay cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..diagnostics import Diagnostic, Location, Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Metadata of one lint rule."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    explanation: str
+    hint: str
+    target: str = "workflow"  # workflow | kfp | meta
+
+
+_RULES = [
+    # ----------------------------------------------------------------- FC1xx graph
+    Rule("FC101", "cycle", E, "The step graph has a cycle",
+         "Steps wait for each other in a loop (through data references or `.after()`), so "
+         "none of them can ever start. KFP accepts such a spec and the run hangs or fails.",
+         "Remove one of the `.after()` calls or output references that close the loop."),
+    Rule("FC102", "undeclared-output", E, "A step reads an output its producer does not declare",
+         "`step.outputs[\"x\"]` refers to an output that the producing step never declares in "
+         "`outputs=[...]`. Locally the value is simply missing; on KFP the reference is dangling "
+         "and the consumer fails at run time.",
+         "Add the name to the producer's `outputs=[...]`, or fix the spelling of the key."),
+    Rule("FC103", "unknown-step", E, "A reference names a step that does not exist",
+         "An output reference or `.after()` names a step that is not part of the workflow "
+         "(for example a step from another workflow, or a renamed one).",
+         "Reference a step of this workflow by its `name=`."),
+    Rule("FC104", "unused-output", W, "A declared output is never used",
+         "The step declares an output that no other step reads. It is still logged, but it is "
+         "often a sign of a misspelled key on the consumer side or of a forgotten step.",
+         "Use the output in a later step, or drop it from `outputs=[...]`."),
+    Rule("FC105", "redundant-after", I, "`.after()` is already implied by data flow",
+         "The explicit ordering edge is implied by data references (directly or transitively), "
+         "so the call changes nothing. Keeping only necessary edges keeps the graph readable.",
+         "Remove the step from `.after(...)`."),
+    Rule("FC106", "empty-workflow", E, "The workflow has no steps",
+         "Tracing the pipeline function recorded no step: it does nothing when run. Usually the "
+         "DSL calls are behind a Python condition or in a helper that was never called.",
+         "Call `run_function`/`build_function`/`deploy_function` inside the pipeline function."),
+    # ----------------------------------------------------------------- FC2xx args and params
+    Rule("FC201", "unknown-param", E, "A param or input the handler does not accept",
+         "The step passes a parameter or input whose name is not a parameter of the handler "
+         "function (and the handler takes no `**kwargs`). MLRun silently drops it or fails "
+         "minutes into the run; the usual cause is a typo.",
+         "Rename the key to one of the handler's parameters (see the suggestion), or add the "
+         "parameter to the handler."),
+    Rule("FC202", "missing-required-param", E, "A required handler parameter is not set",
+         "The handler has a parameter without a default and the step passes no param or input "
+         "of that name, so the call fails when the step runs.",
+         "Pass it in `params=` (values) or `inputs=` (data), or give it a default."),
+    Rule("FC203", "param-type-mismatch", E, "A literal contradicts the handler's annotation",
+         "A literal param value has a type that the handler's annotation does not accept, e.g. "
+         "`\"0.1\"` for `test_size: float`. MLRun does not check it; the handler gets the wrong "
+         "type at run time.",
+         "Pass a value of the annotated type."),
+    Rule("FC204", "artifact-param-mixup", E, "An artifact is wired into a value parameter or the reverse",
+         "Artifacts (datasets, models, files) belong in `inputs=` and arrive as a DataItem; "
+         "values (str, int, ...) belong in `params=`. Mixing them passes a URI string where data "
+         "was expected, or a value where a file was expected.",
+         "Move the key between `params=` and `inputs=` to match what the value is."),
+    Rule("FC205", "args-schema-conflict", E, "args_schema conflicts with the pipeline signature",
+         "The project's `args_schema` entry for an argument disagrees with the pipeline "
+         "function's own annotation or default. Which one wins depends on how the workflow is "
+         "started (MLRun only applies the schema to named workflows).",
+         "Make the type and default in project.yaml match the function signature."),
+    Rule("FC206", "invalid-arg-default", E, "An argument default violates its own type or choices",
+         "The default value of a workflow argument is not one of its `choices`, or does not have "
+         "its declared type. A run that uses the default is invalid.",
+         "Fix the default or the choices/type."),
+    Rule("FC207", "unknown-project-param", E, "`get_param` of a key the project lacks, no default",
+         "`project.get_param(key)` is called without a default and the project's `params` do not "
+         "have the key, so the step receives None.",
+         "Add the key to `spec.params` in project.yaml or pass a default: `get_param(key, default)`."),
+    Rule("FC208", "invalid-expression", E, "A condition or stop_condition cannot be parsed",
+         "`Condition(...)` and `HyperParamOptions(stop_condition=...)` strings are parsed by "
+         "flowc's expression grammar (comparisons joined with and/or/not). This one is not "
+         "valid, so the workflow cannot be compiled or run.",
+         "Fix the expression at the caret, e.g. `accuracy > 0.9 and loss < 0.2`."),
+    Rule("FC209", "unknown-selector-result", W, "A hyper-parameter selector names a result never logged",
+         "`HyperParamOptions(selector=\"max.accuracy\")` picks the best iteration by a result "
+         "that the handler must log with `context.log_result`. The handler never logs it, so no "
+         "iteration can be selected.",
+         "Select a result the handler logs, or log it in the handler."),
+    Rule("FC210", "unknown-argument", E, "A value references a workflow argument that does not exist",
+         "A step reads a workflow argument that is not a parameter of the pipeline function nor "
+         "in its `args_schema`.",
+         "Add the argument to the pipeline function's signature."),
+    # ----------------------------------------------------------------- FC3xx functions, handlers
+    Rule("FC301", "unknown-function", E, "The function is not in the project nor on the hub",
+         "`run_function(\"name\")` names a function that the project does not define, and it is "
+         "not a `hub://` function flowc knows, so nothing can be run.",
+         "Add the function to project.yaml (`set_function`), fix its name, or import it."),
+    Rule("FC302", "handler-not-found", E, "The handler is missing from the function's source",
+         "The step's handler is not a top-level function in the function's source file.",
+         "Fix the handler name or define the function in the source file."),
+    Rule("FC303", "function-source-missing", E, "The function's source file does not exist",
+         "The function's `url` points at a file that does not exist under the project folder.",
+         "Fix the path in project.yaml, relative to the project folder."),
+    Rule("FC304", "unused-built-image", W, "A built image is never used",
+         "A build step produces an image, but no step uses it: neither through the build's "
+         "`image` output nor by running the same function later.",
+         "Use the built image (run the built function or pass `builder.outputs[\"image\"]`), or "
+         "remove the build step."),
+    Rule("FC305", "deploy-without-models", W, "A deploy step has no models",
+         "A serving function is deployed with no `models=[...]`, so the endpoint serves nothing.",
+         "Pass `models=[{\"key\": ..., \"model_path\": ...}]` to `deploy_function`."),
+    Rule("FC306", "unreadable-handler-source", E, "The function's source cannot be parsed",
+         "flowc reads handlers statically with `ast` (never importing them); this source file has "
+         "a syntax error, so the function would fail to load in the step too.",
+         "Fix the syntax error in the function's source file."),
+    # ----------------------------------------------------------------- FC4xx portability
+    Rule("FC401", "unpinned-image", W, "An image has no tag or uses `:latest`",
+         "An image without a tag means `:latest`, which changes under you: two runs of the same "
+         "workflow may use different code, and cached KFP steps may be reused across versions.",
+         "Pin a version tag (`mlrun/mlrun:1.7.0`) or a digest (`image@sha256:...`)."),
+    Rule("FC402", "step-name-collision", E, "Step names collide after KFP name sanitisation",
+         "KFP turns task names into lower-case DNS-1123 names (letters, digits, `-`). Two step "
+         "names that map to the same sanitised name overwrite each other in the compiled spec.",
+         "Rename one of the steps (`name=`) so that the names stay distinct in lower case."),
+    Rule("FC403", "local-path-input", W, "A data input is a local file path",
+         "An input is a path on this machine. It works with the local engine but does not exist "
+         "in a KFP container.",
+         "Log the data as a project artifact and pass its `store://` URI, or use object storage."),
+    Rule("FC404", "hardcoded-secret", W, "A secret-looking param is a literal",
+         "A param whose name looks like a credential (password, token, secret, api_key) has a "
+         "literal value. It ends up in the compiled spec, the run database and logs.",
+         "Use `project.get_secret(key)` so that only a secret reference is compiled."),
+    # ----------------------------------------------------------------- FC5xx compiled KFP YAML
+    Rule("FC500", "invalid-kfp-spec", E, "The KFP pipeline YAML is malformed",
+         "The file looks like a compiled KFP pipeline but is missing required sections or has "
+         "the wrong shape, so nothing else in it could be checked.",
+         "Recompile the pipeline instead of editing the YAML by hand."),
+    Rule("FC501", "dangling-producer-task", E, "An input names a producer task that does not exist",
+         "A `taskOutputParameter`/`taskOutputArtifact` names a `producerTask` that is not a task "
+         "of the same DAG. kfp's loader accepts it; the run fails.",
+         "Point `producerTask` at a task of the same DAG.", "kfp"),
+    Rule("FC502", "dangling-dependent-task", E, "`dependentTasks` names a task that does not exist",
+         "A task depends on a task that is not in the same DAG. kfp's loader accepts it.",
+         "Remove the name from `dependentTasks` or add the task.", "kfp"),
+    Rule("FC503", "dangling-component-ref", E, "`componentRef` names a component that does not exist",
+         "A task (or the root) refers to a component that is not in `components`.",
+         "Add the component or fix `componentRef.name`.", "kfp"),
+    Rule("FC504", "missing-executor", E, "A component's executor is not in `deploymentSpec`",
+         "A component's `executorLabel` has no entry in `deploymentSpec.executors`, so there is "
+         "no container to run.",
+         "Add the executor or fix `executorLabel`.", "kfp"),
+    Rule("FC505", "kfp-param-artifact-mixup", E, "A parameter is fed from an artifact or the reverse",
+         "A task input is wired to something of the other kind: a parameter input from an "
+         "artifact output (or an output key that is not a parameter), or an artifact input from "
+         "a parameter.",
+         "Wire parameters to `taskOutputParameter`/`componentInputParameter` and artifacts to "
+         "`taskOutputArtifact`/`componentInputArtifact`.", "kfp"),
+    Rule("FC506", "kfp-artifact-type-mismatch", E, "An artifact of one type is wired into another",
+         "The producer's artifact type (`schemaTitle`, e.g. `system.Dataset`) differs from the "
+         "consumer's input type (e.g. `system.Model`). `system.Artifact` accepts any type.",
+         "Wire an output of the input's type, or change the input type.", "kfp"),
+    Rule("FC507", "kfp-cycle", E, "The tasks of a DAG form a cycle",
+         "Tasks depend on each other in a loop through `dependentTasks` or input references.",
+         "Break the loop.", "kfp"),
+    Rule("FC508", "kfp-missing-input", E, "A required component input is not provided",
+         "The component declares an input with no default that is not optional, and the task "
+         "does not provide it.",
+         "Provide the input in the task's `inputs`, or mark it optional with a default.", "kfp"),
+    Rule("FC509", "kfp-unknown-input", E, "A task provides an input the component does not declare",
+         "The task passes an input that is not in the component's `inputDefinitions`.",
+         "Remove it or declare it in the component.", "kfp"),
+    Rule("FC510", "dangling-pipeline-input", E, "An input reads a pipeline input that does not exist",
+         "`componentInputParameter`/`componentInputArtifact` names an input that the enclosing "
+         "component (the pipeline for the root DAG) does not declare.",
+         "Declare the input on the enclosing component or fix the name.", "kfp"),
+    Rule("FC511", "kfp-unknown-output", E, "An input reads an output the producer does not declare",
+         "`outputParameterKey`/`outputArtifactKey` names an output that is not in the producer "
+         "component's `outputDefinitions`.",
+         "Read an output the producer declares.", "kfp"),
+    Rule("FC512", "kfp-parameter-type-mismatch", E, "A parameter value has the wrong type",
+         "A constant or an upstream parameter of one `parameterType` (e.g. STRING) feeds a "
+         "parameter of another (e.g. NUMBER_INTEGER). kfp rejects this at compile time, but a "
+         "hand-edited or generated spec gets through its loader.",
+         "Pass a value of the input's `parameterType`.", "kfp"),
+    # ----------------------------------------------------------------- FC9xx the linter
+    Rule("FC901", "unused-noqa", W, "A `# noqa` comment suppresses nothing",
+         "The `# noqa: CODE` comment names a code that is not reported on that line (anymore). "
+         "Stale suppressions hide future problems.",
+         "Remove the code (or the whole comment).", "meta"),
+]
+
+RULES: dict[str, Rule] = {r.code: r for r in _RULES}
+
+# A workflow that cannot be traced is reported with the loader's code (FC0xx); this pseudo-rule
+# describes those findings for --explain, SARIF metadata and selection.
+TRACE_FAILURE = Rule(
+    "FC000", "trace-failure", E, "The workflow could not be loaded or traced",
+    "The workflow file has a syntax error, raised an exception while it was traced, or uses a "
+    "construct that cannot be traced. The code (FC0xx) is the loader's; the location is the "
+    "offending line. Other files are still linted.",
+    "Fix the error at the location shown; `flowc ir FILE` shows the same message.", "meta")
+
+
+def get_rule(code: str) -> Rule | None:
+    """The rule with ``code``; FC0xx codes map to the trace-failure pseudo-rule."""
+    rule = RULES.get(code)
+    if rule is None and code.startswith("FC0"):
+        return TRACE_FAILURE
+    return rule
+
+
+def finding(code: str, message: str, location: Location | None, *, hint: str | None = None,
+            severity: Severity | None = None) -> Diagnostic:
+    """A diagnostic for rule ``code`` with the rule's default severity and hint."""
+    rule = RULES[code]
+    return Diagnostic(code=code, message=message, severity=severity or rule.severity,
+                      location=location, hint=hint if hint is not None else rule.hint)

@@ -1,0 +1,707 @@
+"""Run a planned workflow locally with bounded parallelism, recording everything in SQLite.
+
+The scheduler runs in the calling thread and owns all state and database writes; each step
+process (or hyper-parameter iteration, build, deploy) is waited for in a worker thread that
+posts its outcome to a queue. Step semantics:
+
+* a step starts when all its upstream steps (data and ``after``) are final;
+* an upstream step that failed (or was aborted) makes it ``upstream_failed``; with
+  ``fail_fast`` the first failure aborts everything;
+* a false condition makes it ``skipped``, and so are steps that read a skipped step's outputs;
+* ``build`` steps are ``skipped (local)`` unless ``build=True`` (then a virtual environment);
+* ``deploy`` steps start a model server on 127.0.0.1 that lives until the run ends;
+* ``cache=True`` reuses the outputs of an earlier step with the same code, params and inputs;
+* ``abort()`` (Ctrl-C, SIGTERM) kills running step processes and records them ``aborted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import secrets as _secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ... import ir
+from ...diagnostics import FlowcError
+from ...evaluate import EvaluationError, evaluate
+from . import db as states
+from . import hyper as hyperlib
+from .db import RunRecord, RunsDB
+from .events import (Event, IterationFinished, Listener, RunFinished, RunStarted, StepFinished,
+                     StepStarted)
+from .functions import ResolvedFunction
+from .launch import Job, Launcher, StepError, SubprocessLauncher, make_launcher
+from .plan import Plan, build_plan
+from .store import content_hash, project_key, resolve_store_uri, step_dir
+
+MASK = "***"
+
+
+@dataclass
+class RunOptions:
+    """How to run; the CLI flags and ``project.run(**options)`` map onto these."""
+
+    max_parallel: int = field(default_factory=lambda: os.cpu_count() or 2)
+    artifact_path: str | None = None
+    launcher: str = "forkserver"          # forkserver | subprocess | in-process
+    fail_fast: bool = False
+    cache: bool = False
+    build: bool = False
+    secrets: dict[str, str] = field(default_factory=dict)
+    preload: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"max_parallel": self.max_parallel, "launcher": self.launcher,
+                "fail_fast": self.fail_fast, "cache": self.cache, "build": self.build}
+
+
+def new_run_id() -> str:
+    """Sortable and readable: ``20261204-151820-3fa9c2``."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + _secrets.token_hex(3)
+
+
+@dataclass
+class _StepState:
+    step: ir.Step
+    state: str = states.PENDING
+    reason: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Unit:
+    """One thing a worker thread waits for: a step process, an iteration, a build, a deploy."""
+
+    step: str
+    kind: str                          # run | iteration | build | deploy
+    work: Callable[[], Any]
+    job: Job | None = None
+    iteration: int | None = None
+    params: dict = field(default_factory=dict)   # masked, for records
+    started: float = 0.0
+
+
+@dataclass
+class _HyperState:
+    combos: list[dict]
+    base_call: dict
+    masked_params: dict
+    selector: str | None
+    stop_condition: ir.Value
+    max_errors: int | None
+    parallel: int
+    next_index: int = 0
+    running: int = 0
+    errors: int = 0
+    stopped: str | None = None
+    iterations: list[dict] = field(default_factory=list)
+
+    def exhausted(self) -> bool:
+        return self.stopped is not None or self.next_index >= len(self.combos)
+
+
+class Executor:
+    """Runs one workflow (a new run, or ``resume`` of a recorded one)."""
+
+    def __init__(self, workflow: ir.Workflow, *, arguments: dict[str, Any], base_dir: str,
+                 options: RunOptions | None = None, listeners: list[Listener] | None = None,
+                 workflow_path: str | None = None, db: RunsDB | None = None,
+                 resume: RunRecord | None = None, secret_lookup: Callable[[str], Any] | None = None
+                 ) -> None:
+        self.workflow = workflow
+        self.arguments = dict(arguments)
+        self.base_dir = os.path.abspath(base_dir)
+        self.options = options or RunOptions()
+        self.listeners = list(listeners or [])
+        self.workflow_path = workflow_path
+        self.db = db or RunsDB.for_project(self.base_dir)
+        self.resume = resume
+        self.run_id = resume.run_id if resume else new_run_id()
+        default_path = os.path.join(self.base_dir, "artifacts")
+        self.artifact_path = os.path.abspath(
+            resume.artifact_path if resume else (self.options.artifact_path or default_path))
+        self.project = project_key(workflow.project)
+        self.plan: Plan = build_plan(workflow, self.arguments, self.base_dir)
+        self._secret_lookup = secret_lookup
+        self.steps = {s.name: _StepState(s) for s in workflow.steps}
+        self.log_dir = os.path.join(self.base_dir, ".flowc", "logs", self.run_id)
+        self._queue: queue.Queue = queue.Queue()
+        self._running: dict[int, _Unit] = {}
+        self._hyper: dict[str, _HyperState] = {}
+        self._ready_units: list[_Unit] = []
+        self._abort_reason: str | None = None
+        self._servers: list[Any] = []
+        self._venv_python: dict[str, str] = {}   # function name -> python of its built venv
+        self._launcher: Launcher = make_launcher(self.options.launcher, self.options.preload)
+        self._venv_launchers: dict[str, Launcher] = {}
+        self.state: str = states.PENDING
+        self.started = 0.0
+
+    # ------------------------------------------------------------------ public
+
+    def abort(self, reason: str = "interrupted") -> None:
+        """Stop the run: running steps are killed and recorded ``aborted``.
+
+        Safe to call from a signal handler or another thread: it only sets a flag, which the
+        scheduler checks at least every 0.1 s.
+        """
+        if self._abort_reason is None:
+            self._abort_reason = reason
+
+    def run(self) -> RunRecord:
+        """Execute to the end; returns the final run record."""
+        self.started = time.time()
+        os.makedirs(self.log_dir, exist_ok=True)
+        if self.resume:
+            self._load_resumed()
+        else:
+            self.db.create_run(run_id=self.run_id, project=self.workflow.project,
+                               workflow=self.workflow.name, ir=self.workflow.dumps(),
+                               arguments=self.arguments, artifact_path=self.artifact_path,
+                               base_dir=self.base_dir, workflow_path=self.workflow_path,
+                               options=self.options.to_json(),
+                               steps=[(s.name, s.kind) for s in self.workflow.steps])
+        self.state = states.RUNNING
+        self._emit(RunStarted(self.run_id, workflow=self.workflow.name,
+                              steps=tuple(self.steps), artifact_path=self.artifact_path,
+                              resumed=self.resume is not None))
+        error = None
+        try:
+            if self.options.launcher == "forkserver" and self._needs_launcher():
+                self._launcher.start()
+            self._loop()
+        except BaseException as exc:  # record what we know, then re-raise
+            error = f"{type(exc).__name__}: {exc}"
+            self.abort("runner error")
+            self._drain()
+            raise
+        finally:
+            self._stop_servers()
+            self._launcher.close()
+            for launcher in self._venv_launchers.values():
+                launcher.close()
+            final = self._final_state()
+            self.state = final
+            self.db.finish_run(self.run_id, final, error or self._abort_reason)
+            self._emit(RunFinished(
+                self.run_id, state=final, duration=time.time() - self.started,
+                steps=tuple((r.name, r.display_state, r.duration)
+                            for r in self.db.get_run(self.run_id).steps),
+                error=error or (None if final == states.SUCCEEDED else self._abort_reason)))
+        record = self.db.get_run(self.run_id)
+        assert record is not None
+        return record
+
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(s.outputs) for name, s in self.steps.items() if s.outputs}
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _needs_launcher(self) -> bool:
+        return any(s.kind == "run" and self.steps[s.name].state == states.PENDING
+                   for s in self.workflow.steps)
+
+    def _load_resumed(self) -> None:
+        assert self.resume is not None
+        reset = []
+        for record in self.resume.steps:
+            state = self.steps.get(record.name)
+            if state is None:
+                continue
+            if record.state in states.DONE_OK or record.state == states.SKIPPED:
+                state.state, state.reason, state.outputs = record.state, record.reason, \
+                    dict(record.outputs)
+            else:
+                reset.append(record.name)
+        self.db.restart_run(self.run_id, reset)
+
+    def _loop(self) -> None:
+        while True:
+            if self._abort_reason is not None:
+                if self._abort_everything():
+                    return
+                continue
+            self._schedule()
+            self._launch_ready()
+            if not self._running:
+                if self._ready_units or self._schedule():
+                    continue
+                self._finish_unreachable()
+                return
+            self._wait_one()
+
+    def _wait_one(self, timeout: float = 0.1) -> None:
+        """Handle one finished unit; wakes up regularly so a signal's abort is seen quickly."""
+        try:
+            kind, unit, outcome = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return
+        if kind == "done":
+            self._running.pop(id(unit), None)
+            self._handle(unit, outcome)
+
+    def _schedule(self) -> bool:
+        """Start every step whose upstream is final; True if any step changed state."""
+        changed = True
+        any_change = False
+        while changed and self._abort_reason is None:
+            changed = False
+            for name, st in self.steps.items():
+                if st.state != states.PENDING:
+                    continue
+                ups = st.step.upstream()
+                up_states = [self.steps[u] for u in ups]
+                if any(u.state in (states.FAILED, states.UPSTREAM_FAILED, states.ABORTED)
+                       for u in up_states):
+                    self._finish(name, states.UPSTREAM_FAILED,
+                                 error="upstream: " + ", ".join(
+                                     u.step.name for u in up_states
+                                     if u.state in (states.FAILED, states.UPSTREAM_FAILED,
+                                                    states.ABORTED)))
+                    if self.options.fail_fast:
+                        self.abort("fail-fast")
+                    changed = True
+                elif all(u.state in states.FINAL for u in up_states):
+                    data = st.step.data_dependencies()
+                    skipped = [u for u in data if not self._outputs_available(u)]
+                    if skipped:
+                        self._finish(name, states.SKIPPED, reason="upstream skipped",
+                                     error=f"needs outputs of skipped step(s) {', '.join(skipped)}")
+                    else:
+                        self._start_step(name)
+                    changed = True
+            any_change = any_change or changed
+        return any_change
+
+    def _outputs_available(self, name: str) -> bool:
+        st = self.steps[name]
+        return st.state in states.DONE_OK or (st.state == states.SKIPPED and st.reason == "local")
+
+    def _launch_ready(self) -> None:
+        self._refill_hyper()
+        while self._ready_units and len(self._running) < max(1, self.options.max_parallel):
+            unit = self._ready_units.pop(0)
+            unit.started = time.time()
+            self._running[id(unit)] = unit
+            thread = threading.Thread(target=self._work, args=(unit,), daemon=True,
+                                      name=f"flowc-{unit.step}")
+            thread.start()
+            if unit.kind == "iteration":
+                self._refill_hyper()
+
+    def _work(self, unit: _Unit) -> None:
+        try:
+            outcome: Any = unit.work()
+        except BaseException as exc:  # posted to the scheduler, never lost
+            outcome = exc
+        self._queue.put(("done", unit, outcome))
+
+    def _refill_hyper(self) -> None:
+        for name, hs in self._hyper.items():
+            while not hs.exhausted() and hs.running < hs.parallel:
+                index = hs.next_index
+                hs.next_index += 1
+                hs.running += 1
+                self._ready_units.append(self._iteration_unit(name, hs, index))
+
+    # ------------------------------------------------------------------ step start
+
+    def _start_step(self, name: str) -> None:
+        st = self.steps[name]
+        step = st.step
+        try:
+            if step.condition is not None:
+                if not bool(self._eval(step.condition)):
+                    self._finish(name, states.SKIPPED, reason="condition false")
+                    return
+            if step.kind == "build":
+                self._start_build(name)
+            elif step.kind == "deploy":
+                self._start_deploy(name)
+            else:
+                self._start_run(name)
+        except (EvaluationError, FlowcError, StepError, OSError) as exc:
+            message = exc.diagnostic.message if isinstance(exc, FlowcError) else str(exc)
+            self._mark_started(name, {})
+            self._finish(name, states.FAILED, error=message)
+
+    def _mark_started(self, name: str, params: dict, log_path: str | None = None,
+                      cache_key: str | None = None, iterations: int | None = None) -> None:
+        st = self.steps[name]
+        if st.state == states.RUNNING:
+            return
+        st.state = states.RUNNING
+        st.started = self.db.step_started(self.run_id, name, params=params, log_path=log_path,
+                                          cache_key=cache_key)
+        self._emit(StepStarted(self.run_id, step=name, iterations=iterations))
+
+    def _resolved_params(self, step: ir.Step) -> tuple[dict, dict, dict]:
+        """(params with secrets, params with secrets masked, inputs as local paths/URLs)."""
+        params = {k: self._eval(v) for k, v in step.params.items()}
+        masked = {k: self._eval(v, masked=True) for k, v in step.params.items()}
+        inputs = {}
+        for key, value in step.inputs.items():
+            resolved = self._eval(value)
+            if isinstance(resolved, dict) and "path" in resolved:
+                resolved = resolved["path"]
+            if not isinstance(resolved, str):
+                raise EvaluationError(f"input {key!r} must be a path or URI, got {resolved!r}")
+            if resolved.startswith("store://"):
+                path = resolve_store_uri(self.db, resolved)
+                if path is None:
+                    raise EvaluationError(
+                        f"input {key!r}: artifact {resolved} is not in this project's runs "
+                        f"database (run the step that logs it first)")
+                resolved = path
+            elif "://" not in resolved and not os.path.isabs(resolved):
+                resolved = os.path.join(self.base_dir, resolved)
+            inputs[key] = resolved
+        return params, masked, inputs
+
+    def _start_run(self, name: str) -> None:
+        step = self.steps[name].step
+        fn = self.plan.steps[name].function
+        if not fn.handler:
+            raise StepError(f"step {name!r}: function {fn.name!r} names no handler")
+        params, masked, inputs = self._resolved_params(step)
+        outputs = [(o.name, o.type) for o in step.outputs]
+        call = {"step": name, "run_id": self.run_id, "project": self.workflow.project,
+                "handler": fn.handler, "source_file": fn.source_file, "source_code": None,
+                "params": params, "inputs": inputs, "outputs": [list(o) for o in outputs],
+                "artifact_dir": step_dir(self.artifact_path, self.run_id, name),
+                "iteration": None}
+        cache_key = self._cache_key(step, fn, masked, inputs) if self.options.cache else None
+        if cache_key:
+            hit = self.db.find_cached(cache_key)
+            if hit is not None:
+                self._mark_started(name, masked, cache_key=cache_key)
+                self._finish(name, states.CACHED, reason=f"from run {hit.run_id}",
+                             results=hit.results, artifacts=hit.artifacts, outputs=hit.outputs)
+                return
+        if step.hyper is not None:
+            self._start_hyper(name, step, call, masked, cache_key)
+            return
+        log_path = os.path.join(self.log_dir, f"{name}.log")
+        self._mark_started(name, masked, log_path, cache_key)
+        job = self._job(call, name, log_path)
+        self._ready_units.append(_Unit(step=name, kind="run", job=job, params=masked,
+                                       work=lambda: self._launcher_for(fn).run(job)))
+
+    def _job(self, call: dict, label: str, log_path: str) -> Job:
+        result_path = os.path.join(self.log_dir, f"{label}.result.json")
+        if os.path.exists(result_path):
+            os.unlink(result_path)  # never mistake an earlier attempt's result for this one
+        return Job(call=call, result_path=result_path, log_path=log_path, cwd=self.base_dir)
+
+    def _launcher_for(self, fn: ResolvedFunction) -> Launcher:
+        python = self._venv_python.get(fn.name)
+        if python is None:
+            return self._launcher
+        if python not in self._venv_launchers:
+            self._venv_launchers[python] = SubprocessLauncher(python)
+        return self._venv_launchers[python]
+
+    def _start_hyper(self, name: str, step: ir.Step, call: dict, masked: dict,
+                     cache_key: str | None) -> None:
+        h = step.hyper
+        assert h is not None
+        combos = hyperlib.generate(self._eval(h.params), h.strategy,
+                                   max_iterations=h.max_iterations,
+                                   seed=f"{self.run_id}/{name}")
+        parallel = min(h.parallel_runs or self.options.max_parallel, self.options.max_parallel)
+        self._hyper[name] = _HyperState(
+            combos=combos, base_call=call, masked_params=masked, selector=h.selector,
+            stop_condition=h.stop_condition, max_errors=h.max_errors, parallel=max(1, parallel))
+        self._mark_started(name, {**masked, "hyperparams": self._eval(h.params, masked=True)},
+                           os.path.join(self.log_dir, f"{name}.log"), cache_key,
+                           iterations=len(combos))
+
+    def _iteration_unit(self, name: str, hs: _HyperState, index: int) -> _Unit:
+        combo = hs.combos[index]
+        call = dict(hs.base_call)
+        call["params"] = {**hs.base_call["params"], **combo}
+        call["iteration"] = index + 1
+        call["artifact_dir"] = step_dir(self.artifact_path, self.run_id, name, index + 1)
+        label = f"{name}.{index + 1}"
+        job = self._job(call, label, os.path.join(self.log_dir, f"{label}.log"))
+        fn = self.plan.steps[name].function
+        return _Unit(step=name, kind="iteration", job=job, iteration=index + 1,
+                     params={**hs.masked_params, **combo},
+                     work=lambda: self._launcher_for(fn).run(job))
+
+    def _start_build(self, name: str) -> None:
+        step = self.steps[name].step
+        params = {k: self._eval(v, masked=True) for k, v in step.params.items()}
+        image = params.get("image") or self._eval(step.function.image, masked=True) or ""
+        if not self.options.build:
+            self._mark_started(name, params)
+            self._finish(name, states.SKIPPED, reason="local",
+                         outputs={"image": image, "state": "skipped"})
+            return
+        from .venv import build_venv
+
+        fn = self.plan.steps[name].function
+        requirements = list(fn.requirements) + [str(r) for r in params.get("requirements") or []]
+        log_path = os.path.join(self.log_dir, f"{name}.log")
+        self._mark_started(name, params, log_path)
+        self._ready_units.append(_Unit(
+            step=name, kind="build", params=params,
+            work=lambda: build_venv(self.base_dir, requirements, log_path)))
+
+    def _start_deploy(self, name: str) -> None:
+        from .deploy import start_server
+
+        step = self.steps[name].step
+        fn = self.plan.steps[name].function
+        params = {k: self._eval(v) for k, v in step.params.items()}
+        masked = {k: self._eval(v, masked=True) for k, v in step.params.items()}
+        log_path = os.path.join(self.log_dir, f"{name}.log")
+        self._mark_started(name, masked, log_path)
+        self._ready_units.append(_Unit(
+            step=name, kind="deploy", params=masked,
+            work=lambda: start_server(fn, params, log_path=log_path, cwd=self.base_dir)))
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _handle(self, unit: _Unit, outcome: Any) -> None:
+        if unit.kind == "iteration":
+            self._handle_iteration(unit, outcome)
+            return
+        name = unit.step
+        if isinstance(outcome, BaseException):
+            aborted = self._abort_reason is not None or (unit.job and unit.job.cancelled)
+            self._finish(name, states.ABORTED if aborted else states.FAILED,
+                         error=self._abort_reason if aborted else _message(outcome))
+            if not aborted and self.options.fail_fast:
+                self.abort("fail-fast")
+            return
+        if unit.kind == "build":
+            python = outcome
+            self._venv_python[self.steps[name].step.function.name] = python
+            self._finish(name, states.SUCCEEDED,
+                         outputs={"image": os.path.dirname(os.path.dirname(python)),
+                                  "state": "ready"})
+            return
+        if unit.kind == "deploy":
+            self._servers.append(outcome)
+            outputs = {"endpoint": outcome.endpoint, "name": outcome.name}
+            self._finish(name, states.SUCCEEDED, results=outputs, outputs=outputs)
+            return
+        results = outcome.get("results") or {}
+        artifacts = outcome.get("artifacts") or {}
+        self._finish(name, states.SUCCEEDED, results=results, artifacts=artifacts,
+                     outputs=_outputs_view(results, artifacts))
+
+    def _handle_iteration(self, unit: _Unit, outcome: Any) -> None:
+        name = unit.step
+        hs = self._hyper[name]
+        hs.running -= 1
+        ended = time.time()
+        assert unit.iteration is not None
+        if isinstance(outcome, BaseException):
+            aborted = self._abort_reason is not None
+            record = {"iteration": unit.iteration, "state": states.ABORTED if aborted
+                      else states.FAILED, "params": unit.params, "results": {},
+                      "artifacts": {}, "error": self._abort_reason if aborted
+                      else _message(outcome)}
+            if not aborted:
+                hs.errors += 1
+                if hs.max_errors is not None and hs.errors >= hs.max_errors:
+                    hs.stopped = hs.stopped or f"max_errors ({hs.max_errors}) reached"
+        else:
+            record = {"iteration": unit.iteration, "state": states.SUCCEEDED,
+                      "params": unit.params, "results": outcome.get("results") or {},
+                      "artifacts": outcome.get("artifacts") or {}, "error": None}
+            if hs.stop_condition is not None and hs.stopped is None:
+                try:
+                    if evaluate(hs.stop_condition, args=self.arguments,
+                                names=record["results"]):
+                        hs.stopped = f"stop condition met at iteration {unit.iteration}"
+                except EvaluationError as exc:
+                    record["error"] = f"stop_condition not evaluated: {exc}"
+        hs.iterations.append(record)
+        self.db.iteration_finished(self.run_id, name, unit.iteration, state=record["state"],
+                                   params=record["params"], results=record["results"],
+                                   artifacts=record["artifacts"], error=record["error"],
+                                   started=unit.started, ended=ended)
+        self._emit(IterationFinished(self.run_id, step=name, iteration=unit.iteration,
+                                     state=record["state"], results=record["results"],
+                                     error=record["error"] if record["state"] != "succeeded"
+                                     else None))
+        if self._abort_reason is not None:
+            if hs.running == 0:
+                self._finish(name, states.ABORTED, error=self._abort_reason)
+            return
+        if hs.running == 0 and hs.exhausted():
+            self._finish_hyper(name, hs)
+
+    def _finish_hyper(self, name: str, hs: _HyperState) -> None:
+        folder = step_dir(self.artifact_path, self.run_id, name)
+        table_path = os.path.join(folder, "iteration_results.csv")
+        hyperlib.write_table(table_path, hyperlib.iteration_table(hs.iterations))
+        table = {"path": table_path, "kind": "table",
+                 "uri": f"store://artifacts/{self.project}/iteration_results"}
+        failed = [it for it in hs.iterations if it["state"] == states.FAILED]
+        best = hyperlib.select_best(hs.iterations, hs.selector)
+        too_many = hs.max_errors is not None and len(failed) >= hs.max_errors
+        if best is None or too_many:
+            why = (f"{len(failed)} iteration(s) failed (max_errors {hs.max_errors})" if too_many
+                   else "no iteration succeeded" if not any(
+                       it["state"] == states.SUCCEEDED for it in hs.iterations)
+                   else f"no iteration has a numeric {hs.selector!r} result")
+            first_error = next((it["error"] for it in failed if it["error"]), None)
+            self._finish(name, states.FAILED,
+                         error=why + (f"; first error: {first_error}" if first_error else ""),
+                         artifacts={"iteration_results": table})
+            if self.options.fail_fast:
+                self.abort("fail-fast")
+            return
+        results = {**best["results"], "best_iteration": best["iteration"]}
+        artifacts = {**best["artifacts"], "iteration_results": table}
+        self._finish(name, states.SUCCEEDED, results=results, artifacts=artifacts,
+                     outputs=_outputs_view(results, artifacts),
+                     reason=f"best iteration {best['iteration']} of {len(hs.iterations)}"
+                     + (f"; {hs.stopped}" if hs.stopped else ""))
+
+    def _finish(self, name: str, state: str, *, reason: str | None = None,
+                results: dict | None = None, artifacts: dict | None = None,
+                outputs: dict | None = None, error: str | None = None) -> None:
+        st = self.steps[name]
+        st.state, st.reason, st.error = state, reason, error
+        st.outputs = dict(outputs or {})
+        self.db.step_finished(self.run_id, name, state=state, reason=reason, results=results,
+                              artifacts=artifacts, outputs=outputs, error=error,
+                              project=self.project)
+        duration = time.time() - st.started if st.started else None
+        self._emit(StepFinished(self.run_id, step=name, state=state, duration=duration,
+                                reason=reason, error=error, outputs=st.outputs))
+
+    # ------------------------------------------------------------------ abort / end
+
+    def _abort_everything(self) -> bool:
+        """Kill running units and wait for them; True once every step is final."""
+        for unit in list(self._running.values()):
+            if unit.job is not None and not unit.job.cancelled:
+                unit.job.cancelled = True
+                threading.Thread(target=self._launcher.cancel, args=(unit.job,),
+                                 daemon=True).start()
+        self._ready_units.clear()
+        for hs in self._hyper.values():
+            hs.stopped = hs.stopped or "aborted"
+        if self._running:
+            self._wait_one()
+            return False
+        for name, st in self.steps.items():
+            if st.state in (states.PENDING, states.RUNNING):
+                self._finish(name, states.ABORTED, error=self._abort_reason)
+        return True
+
+    def _drain(self) -> None:
+        deadline = time.time() + 10
+        while self._running and time.time() < deadline:
+            try:
+                kind, unit, outcome = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if kind == "done":
+                self._running.pop(id(unit), None)
+                self._handle(unit, outcome)
+        for name, st in self.steps.items():
+            if st.state in (states.PENDING, states.RUNNING):
+                self._finish(name, states.ABORTED, error=self._abort_reason)
+
+    def _finish_unreachable(self) -> None:
+        for name, st in self.steps.items():
+            if st.state in (states.PENDING, states.RUNNING):
+                self._finish(name, states.UPSTREAM_FAILED, error="never became ready")
+
+    def _final_state(self) -> str:
+        found = {s.state for s in self.steps.values()}
+        if self._abort_reason is not None and self._abort_reason != "fail-fast":
+            return states.ABORTED
+        if found & {states.FAILED, states.UPSTREAM_FAILED, states.ABORTED}:
+            return states.FAILED
+        if found & {states.PENDING, states.RUNNING}:
+            return states.ABORTED
+        return states.SUCCEEDED
+
+    def _stop_servers(self) -> None:
+        for server in self._servers:
+            try:
+                server.stop()
+            except Exception as exc:  # a server that will not stop must not hide the result
+                self._emit_warning(f"could not stop model server {server!r}: {exc}")
+        self._servers.clear()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _eval(self, value: ir.Value, masked: bool = False) -> Any:
+        return evaluate(value, args=self.arguments, outputs=self._output,
+                        secrets=(lambda key: MASK) if masked else self._secret)
+
+    def _output(self, step: str, name: str) -> Any:
+        st = self.steps.get(step)
+        if st is None:
+            raise EvaluationError(f"unknown step {step!r}")
+        if name not in st.outputs:
+            have = ", ".join(sorted(st.outputs)) or "none"
+            raise EvaluationError(f"step {step!r} has no output {name!r} (it has: {have})")
+        return st.outputs[name]
+
+    def _secret(self, key: str) -> Any:
+        if self._secret_lookup is not None:
+            value = self._secret_lookup(key)
+            if value is not None:
+                return value
+        if key in self.options.secrets:
+            return self.options.secrets[key]
+        env_key = "FLOWC_SECRET_" + key.upper().replace("-", "_").replace(".", "_")
+        if env_key in os.environ:
+            return os.environ[env_key]
+        raise EvaluationError(f"secret {key!r} is not set (set the environment variable "
+                              f"{env_key} or add it to the secrets file)")
+
+    def _cache_key(self, step: ir.Step, fn: ResolvedFunction, masked: dict,
+                   inputs: dict[str, str]) -> str:
+        digest = hashlib.sha256()
+        source = content_hash(fn.source_file) if fn.source_file else ""
+        payload = {"handler": fn.handler, "source": source, "params": masked,
+                   "inputs": {k: (content_hash(v) if "://" not in v else v)
+                              for k, v in inputs.items()},
+                   "outputs": [o.to_json() for o in step.outputs],
+                   "hyper": step.hyper.to_json() if step.hyper else None}
+        digest.update(json.dumps(payload, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken renderer never breaks the run
+                pass
+
+    def _emit_warning(self, message: str) -> None:
+        import sys
+
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def _outputs_view(results: dict, artifacts: dict) -> dict:
+    merged = dict(results)
+    for key, info in artifacts.items():
+        merged[key] = info.get("path")
+    return merged
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, FlowcError):
+        return exc.diagnostic.message
+    text = str(exc)
+    return text if isinstance(exc, StepError) and text else f"{type(exc).__name__}: {text}"

@@ -1,0 +1,225 @@
+"""How one step process is started: through the fork server, a fresh interpreter, or in-process.
+
+All three take a StepCall as JSON and give back StepResult JSON, or raise :class:`StepError`.
+Call data can hold secret values, so it never touches disk with the fork server (it travels
+over the socket) and lives only in a private 0700 folder, deleted at once, otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+class StepError(Exception):
+    """A step process failed; the message says why (handler error, missing output, killed)."""
+
+
+@dataclass
+class Job:
+    """One step process to run. ``pid`` is set once the process exists (for cancelling)."""
+
+    call: dict
+    result_path: str
+    log_path: str
+    cwd: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    pid: int | None = None
+    cancelled: bool = False
+
+
+class Launcher:
+    """Interface: ``run(job)`` blocks until the step process ends; ``cancel(job)`` stops it."""
+
+    name = "base"
+
+    def start(self) -> None:
+        """Prepare (e.g. start a server); called once before the first job."""
+
+    def run(self, job: Job) -> dict:
+        raise NotImplementedError
+
+    def cancel(self, job: Job, grace: float = 2.0) -> None:
+        job.cancelled = True
+        pid = job.pid
+        if pid is None:
+            return
+        _kill_group(pid, grace)
+
+    def close(self) -> None:
+        """Release resources (stop the server)."""
+
+
+def _kill_group(pid: int, grace: float) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _read_result(job: Job, how: str) -> dict:
+    try:
+        with open(job.result_path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        if job.cancelled:
+            raise StepError("aborted") from None
+        raise StepError(f"the step process {how} without a result (killed?); "
+                        f"see the log {job.log_path}") from None
+    finally:
+        if os.path.exists(job.result_path):
+            os.unlink(job.result_path)
+    if "error" in data:
+        raise StepError(str(data["error"]))
+    return data
+
+
+class ForkServerLauncher(Launcher):
+    """Steps fork from a server process that has the runtime imported (the default)."""
+
+    name = "forkserver"
+
+    def __init__(self, preload: list[str] | None = None, python: str | None = None) -> None:
+        self.preload = list(preload or [])
+        self.python = python or sys.executable
+        self._proc: subprocess.Popen | None = None
+        self._dir: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def socket_path(self) -> str:
+        assert self._dir is not None
+        return os.path.join(self._dir, "fork.sock")
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is not None:
+                return
+            self._dir = tempfile.mkdtemp(prefix="flowc-fs-")
+            self._proc = subprocess.Popen(
+                [self.python, "-m", "flowc.backends.local.forkserver", self.socket_path,
+                 *self.preload],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            assert self._proc.stdout is not None
+            line = self._proc.stdout.readline()
+            if line.strip() != b"ready":
+                self._proc.kill()
+                raise StepError("the flowc fork server did not start "
+                                f"(exit {self._proc.wait()}); run with --in-process to debug")
+
+    def run(self, job: Job) -> dict:
+        if self._proc is None:
+            self.start()
+        request = {"call": job.call, "result": job.result_path, "log": job.log_path,
+                   "cwd": job.cwd, "env": job.env}
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps(request, default=str).encode() + b"\n")
+            reader = conn.makefile("rb")
+            first = reader.readline()
+            if first:
+                job.pid = json.loads(first)["pid"]
+                if job.cancelled:
+                    _kill_group(job.pid, 0.5)
+            while reader.read(65536):  # until the child exits and the socket closes
+                pass
+        return _read_result(job, "ended")
+
+    def close(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                assert proc.stdin is not None
+                proc.stdin.close()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                if proc.stdout is not None:
+                    proc.stdout.close()
+            if self._dir:
+                shutil.rmtree(self._dir, ignore_errors=True)
+                self._dir = None
+
+
+class SubprocessLauncher(Launcher):
+    """Each step in a fresh interpreter: ``python -m flowc.runtime exec`` (used for venvs)."""
+
+    name = "subprocess"
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+
+    def run(self, job: Job) -> dict:
+        private = tempfile.mkdtemp(prefix="flowc-call-")  # mode 0700
+        call_path = os.path.join(private, "call.json")
+        fd = os.open(call_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(job.call, handle, default=str)
+        try:
+            env = {**os.environ, **job.env}
+            with open(job.log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    [self.python, "-m", "flowc.runtime", "exec", "--call", call_path,
+                     "--result", job.result_path],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=job.cwd, env=env,
+                    start_new_session=True)
+            job.pid = proc.pid
+            if job.cancelled:
+                _kill_group(proc.pid, 0.5)
+            proc.wait()
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        return _read_result(job, f"exited with status {proc.returncode}")
+
+
+class InProcessLauncher(Launcher):
+    """Run the handler in the runner's own process (``--in-process``: for debuggers).
+
+    Output is not captured (it goes to the console) and a step cannot be killed.
+    """
+
+    name = "in-process"
+
+    def run(self, job: Job) -> dict:
+        from ...runtime.core import StepCall, StepFailed, execute
+
+        with open(job.log_path, "a", encoding="utf-8") as log:
+            log.write("(in-process run: output went to the console)\n")
+        try:
+            return execute(StepCall.from_json(job.call)).to_json()
+        except StepFailed as exc:
+            raise StepError(str(exc)) from None
+        except Exception as exc:
+            raise StepError(f"{type(exc).__name__}: {exc}") from None
+
+
+def make_launcher(kind: str, preload: list[str] | None = None) -> Launcher:
+    if kind == "forkserver":
+        return ForkServerLauncher(preload)
+    if kind == "subprocess":
+        return SubprocessLauncher()
+    if kind == "in-process":
+        return InProcessLauncher()
+    raise ValueError(f"unknown launcher {kind!r}")

@@ -467,3 +467,30 @@ class Workflow:
     @classmethod
     def loads(cls, text: str) -> "Workflow":
         return cls.from_json(json.loads(text))
+
+
+def format_value(value: Value) -> str:
+    """A short human-readable rendering of a value (``train.accuracy > 0.9``)."""
+    if isinstance(value, ArgRef):
+        return value.name
+    if isinstance(value, OutputRef):
+        return f"{value.step}.{value.name}"
+    if isinstance(value, SecretRef):
+        return f"secret:{value.key}"
+    if isinstance(value, Name):
+        return value.id
+    if isinstance(value, Concat):
+        return "f" + json.dumps("".join(p if isinstance(p, str) else "{" + format_value(p) + "}"
+                                        for p in value.parts))
+    if isinstance(value, Expr):
+        if value.op == "not":
+            return f"not {_wrap(value.args[0])}"
+        return f" {value.op} ".join(_wrap(a) for a in value.args)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value_to_json(value))
+    return json.dumps(value)
+
+
+def _wrap(value: Value) -> str:
+    text = format_value(value)
+    return f"({text})" if isinstance(value, Expr) and value.op in ("and", "or") else text

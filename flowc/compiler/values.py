@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from ..diagnostics import Location, TraceError
-from ..ir import ArgRef, Concat, Expr, OutputRef, SecretRef, Value
+from ..ir import ArgRef, Concat, Expr, OutputRef, SecretRef, Value, format_value
 from . import context as ctx
 from .grammar import ExpressionSyntaxError, has_placeholder, parse_template, token
 
@@ -147,7 +147,7 @@ class StandIn:
             return f"output {value.name!r} of step {value.step!r}"
         if isinstance(value, SecretRef):
             return f"secret {value.key!r}"
-        return "this symbolic value"
+        return f"`{format_value(value)}`"
 
     def __repr__(self) -> str:
         value = self._value

@@ -85,6 +85,7 @@ class _Unit:
     job: Job | None = None
     iteration: int | None = None
     params: dict = field(default_factory=dict)   # masked, for records
+    hyper: dict = field(default_factory=dict)    # this iteration's hyper-parameters
     started: float = 0.0
 
 
@@ -433,7 +434,7 @@ class Executor:
         job = self._job(call, label, os.path.join(self.log_dir, f"{label}.log"))
         fn = self.plan.steps[name].function
         return _Unit(step=name, kind="iteration", job=job, iteration=index + 1,
-                     params={**hs.masked_params, **combo},
+                     params={**hs.masked_params, **combo}, hyper=combo,
                      work=lambda: self._launcher_for(fn).run(job))
 
     def _start_build(self, name: str) -> None:
@@ -508,7 +509,8 @@ class Executor:
         if isinstance(outcome, BaseException):
             aborted = self._abort_reason is not None
             record = {"iteration": unit.iteration, "state": states.ABORTED if aborted
-                      else states.FAILED, "params": unit.params, "results": {},
+                      else states.FAILED, "params": unit.params, "hyper": unit.hyper,
+                      "results": {},
                       "artifacts": {}, "error": self._abort_reason if aborted
                       else _message(outcome)}
             if not aborted:
@@ -517,7 +519,7 @@ class Executor:
                     hs.stopped = hs.stopped or f"max_errors ({hs.max_errors}) reached"
         else:
             record = {"iteration": unit.iteration, "state": states.SUCCEEDED,
-                      "params": unit.params, "results": outcome.get("results") or {},
+                      "params": unit.params, "hyper": unit.hyper, "results": outcome.get("results") or {},
                       "artifacts": outcome.get("artifacts") or {}, "error": None}
             if hs.stop_condition is not None and hs.stopped is None:
                 try:

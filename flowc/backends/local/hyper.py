@@ -85,11 +85,14 @@ def select_best(iterations: list[dict], selector: str | None) -> dict | None:
 
 
 def iteration_table(iterations: list[dict]) -> str:
-    """CSV text: ``iter``, ``state``, ``param.<k>``..., ``output.<k>``..., ``error``."""
+    """CSV text: ``iter``, ``state``, ``param.<k>``..., ``output.<k>``..., ``error``.
+
+    ``param.`` columns are the hyper-parameters (each iteration's ``hyper`` dict).
+    """
     param_keys: dict[str, None] = {}
     result_keys: dict[str, None] = {}
     for it in iterations:
-        param_keys.update(dict.fromkeys(it["params"]))
+        param_keys.update(dict.fromkeys(it.get("hyper", it["params"])))
         result_keys.update(dict.fromkeys(k for k, v in it["results"].items()
                                          if isinstance(v, (int, float, str, bool)) or v is None))
     buffer = io.StringIO()
@@ -98,7 +101,7 @@ def iteration_table(iterations: list[dict]) -> str:
                      *(f"output.{k}" for k in result_keys), "error"])
     for it in sorted(iterations, key=lambda i: i["iteration"]):
         writer.writerow([it["iteration"], it["state"],
-                         *(_cell(it["params"].get(k)) for k in param_keys),
+                         *(_cell(it.get("hyper", it["params"]).get(k)) for k in param_keys),
                          *(_cell(it["results"].get(k)) for k in result_keys),
                          it.get("error") or ""])
     return buffer.getvalue()

@@ -75,7 +75,7 @@ class Plan:
                 if step.note:
                     lines.append(f"    note: {step.note}")
                 if step.upstream:
-                    lines.append(f"    after: {', '.join(step.upstream)}")
+                    lines.append(f"    needs: {', '.join(step.upstream)}")
                 if step.condition:
                     lines.append(f"    when: {step.condition}")
                 for key, value in step.params.items():

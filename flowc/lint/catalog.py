@@ -42,15 +42,15 @@ _RULES = [
          "`outputs=[...]`. Locally the value is simply missing; on KFP the reference is dangling "
          "and the consumer fails at run time.",
          "Add the name to the producer's `outputs=[...]`, or fix the spelling of the key."),
-    Rule("FC103", "unknown-step", E, "A reference names a step that does not exist",
+    Rule("FC107", "unknown-step", E, "A reference names a step that does not exist",
          "An output reference or `.after()` names a step that is not part of the workflow "
          "(for example a step from another workflow, or a renamed one).",
          "Reference a step of this workflow by its `name=`."),
-    Rule("FC104", "unused-output", W, "A declared output is never used",
+    Rule("FC108", "unused-output", W, "A declared output is never used",
          "The step declares an output that no other step reads. It is still logged, but it is "
          "often a sign of a misspelled key on the consumer side or of a forgotten step.",
          "Use the output in a later step, or drop it from `outputs=[...]`."),
-    Rule("FC105", "redundant-after", I, "`.after()` is already implied by data flow",
+    Rule("FC109", "redundant-after", I, "`.after()` is already implied by data flow",
          "The explicit ordering edge is implied by data references (directly or transitively), "
          "so the call changes nothing. Keeping only necessary edges keeps the graph readable.",
          "Remove the step from `.after(...)`."),
@@ -59,54 +59,40 @@ _RULES = [
          "DSL calls are behind a Python condition or in a helper that was never called.",
          "Call `run_function`/`build_function`/`deploy_function` inside the pipeline function."),
     # ----------------------------------------------------------------- FC2xx args and params
-    Rule("FC201", "unknown-param", E, "A param or input the handler does not accept",
+    Rule("FC216", "unknown-param", E, "A param or input the handler does not accept",
          "The step passes a parameter or input whose name is not a parameter of the handler "
          "function (and the handler takes no `**kwargs`). MLRun silently drops it or fails "
          "minutes into the run; the usual cause is a typo.",
          "Rename the key to one of the handler's parameters (see the suggestion), or add the "
          "parameter to the handler."),
-    Rule("FC202", "missing-required-param", E, "A required handler parameter is not set",
+    Rule("FC217", "missing-required-param", E, "A required handler parameter is not set",
          "The handler has a parameter without a default and the step passes no param or input "
          "of that name, so the call fails when the step runs.",
          "Pass it in `params=` (values) or `inputs=` (data), or give it a default."),
-    Rule("FC203", "param-type-mismatch", E, "A literal contradicts the handler's annotation",
+    Rule("FC218", "param-type-mismatch", E, "A literal contradicts the handler's annotation",
          "A literal param value has a type that the handler's annotation does not accept, e.g. "
          "`\"0.1\"` for `test_size: float`. MLRun does not check it; the handler gets the wrong "
          "type at run time.",
          "Pass a value of the annotated type."),
-    Rule("FC204", "artifact-param-mixup", E, "An artifact is wired into a value parameter or the reverse",
+    Rule("FC219", "artifact-param-mixup", E, "An artifact is wired into a value parameter or the reverse",
          "Artifacts (datasets, models, files) belong in `inputs=` and arrive as a DataItem; "
          "values (str, int, ...) belong in `params=`. Mixing them passes a URI string where data "
          "was expected, or a value where a file was expected.",
          "Move the key between `params=` and `inputs=` to match what the value is."),
-    Rule("FC205", "args-schema-conflict", E, "args_schema conflicts with the pipeline signature",
-         "The project's `args_schema` entry for an argument disagrees with the pipeline "
-         "function's own annotation or default. Which one wins depends on how the workflow is "
-         "started (MLRun only applies the schema to named workflows).",
-         "Make the type and default in project.yaml match the function signature."),
-    Rule("FC206", "invalid-arg-default", E, "An argument default violates its own type or choices",
+    Rule("FC215", "invalid-arg-default", E, "An argument default violates its own type or choices",
          "The default value of a workflow argument is not one of its `choices`, or does not have "
          "its declared type. A run that uses the default is invalid.",
          "Fix the default or the choices/type."),
-    Rule("FC207", "unknown-project-param", E, "`get_param` of a key the project lacks, no default",
-         "`project.get_param(key)` is called without a default and the project's `params` do not "
-         "have the key, so the step receives None.",
-         "Add the key to `spec.params` in project.yaml or pass a default: `get_param(key, default)`."),
     Rule("FC208", "invalid-expression", E, "A condition or stop_condition cannot be parsed",
          "`Condition(...)` and `HyperParamOptions(stop_condition=...)` strings are parsed by "
          "flowc's expression grammar (comparisons joined with and/or/not). This one is not "
          "valid, so the workflow cannot be compiled or run.",
          "Fix the expression at the caret, e.g. `accuracy > 0.9 and loss < 0.2`."),
-    Rule("FC209", "unknown-selector-result", W, "A hyper-parameter selector names a result never logged",
+    Rule("FC220", "unknown-selector-result", W, "A hyper-parameter selector names a result never logged",
          "`HyperParamOptions(selector=\"max.accuracy\")` picks the best iteration by a result "
          "that the handler must log with `context.log_result`. The handler never logs it, so no "
          "iteration can be selected.",
          "Select a result the handler logs, or log it in the handler."),
-    Rule("FC210", "unknown-argument", E, "A value references a workflow argument that does not exist",
-         "A step reads a workflow argument that is not a parameter of the pipeline function nor "
-         "in its `args_schema`.",
-         "Add the argument to the pipeline function's signature."),
-    # ----------------------------------------------------------------- FC3xx functions, handlers
     Rule("FC301", "unknown-function", E, "The function is not in the project nor on the hub",
          "`run_function(\"name\")` names a function that the project does not define, and it is "
          "not a `hub://` function flowc knows, so nothing can be run.",
@@ -204,6 +190,96 @@ _RULES = [
          "Stale suppressions hide future problems.",
          "Remove the code (or the whole comment).", "meta"),
 ]
+
+# Codes the loader and tracer emit (flowc/compiler, flowc/schema, flowc/project.py). Lint
+# reports them as they come; they are listed so that selection, --explain and SARIF know them.
+_T = "trace"
+_RULES += [
+    Rule("FC001", "workflow-not-found", E, "The workflow file or target cannot be found",
+         "The path, handler or project workflow named does not exist.",
+         "Check the path (and `PATH:HANDLER`).", _T),
+    Rule("FC002", "syntax-error", E, "The workflow file has a syntax error",
+         "Python cannot parse the workflow file.", "Fix the syntax error at the location.", _T),
+    Rule("FC003", "trace-exception", E, "The workflow raised an exception while it was traced",
+         "flowc calls the pipeline function once with stand-in values; the function (or the "
+         "module body) raised.",
+         "Fix the error; code that needs real argument values must run inside a step.", _T),
+    Rule("FC004", "unknown-project-workflow", E, "The project has no workflow of that name",
+         "`-w NAME` names a workflow that project.yaml does not register.",
+         "Register it with `project.set_workflow(name, path)`.", _T),
+    Rule("FC005", "no-workflow-function", E, "No (or no unique) workflow function in the file",
+         "The file has no function decorated with `@workflow`/`@dsl.pipeline` nor one named "
+         "`pipeline`/`kfpipeline`, or it has several.",
+         "Decorate the function, or name it with `PATH:HANDLER`.", _T),
+    Rule("FC010", "dsl-outside-trace", E, "A DSL call ran outside a workflow trace",
+         "`run_function` and friends record steps only while flowc traces a workflow; this one "
+         "ran at import time.", "Move the call into the pipeline function.", _T),
+    Rule("FC011", "standin-misuse", E, "A run-time value was used as a Python value",
+         "Arguments and step outputs are only known when the workflow runs; branching on one "
+         "with `if`, or converting it, cannot be traced.",
+         "Use `Condition(...)` for branches and pass values to steps unchanged.", _T),
+    Rule("FC012", "invalid-placeholder", E, "A string holds a malformed stand-in placeholder",
+         "A string built from stand-ins could not be parsed back into the IR.",
+         "Build strings with f-strings over arguments and outputs only.", _T),
+    Rule("FC013", "project-not-found", E, "There is no project.yaml",
+         "The workflow names a project, but no project.yaml was found.",
+         "Create one, or pass `--project DIR`.", _T),
+    Rule("FC014", "invalid-project", E, "project.yaml is invalid",
+         "project.yaml is not valid YAML or does not match the project schema.",
+         "Fix project.yaml at the location.", _T),
+    Rule("FC015", "path-outside-project", E, "A path escapes the project folder",
+         "A workflow or function path points outside the project folder.",
+         "Keep project files inside the project folder.", _T),
+    Rule("FC103", "invalid-output-declaration", E, "An `outputs=[...]` entry is malformed",
+         "Outputs are names (`\"model\"`) or `name:type` with a known type, each declared once.",
+         "Fix the declaration.", _T),
+    Rule("FC104", "step-used-as-value", E, "A step handle is passed where a value is expected",
+         "A step itself (not one of its outputs) was passed as a param or input.",
+         "Pass `step.outputs[\"name\"]`, or use `.after(step)` for ordering.", _T),
+    Rule("FC105", "invalid-after", E, "`.after()` got something that is not a step",
+         "`.after()` takes what `run_function`/`build_function`/`deploy_function` returned.",
+         "Pass step handles.", _T),
+    Rule("FC201", "invalid-argument-value", E, "A value has the wrong shape or type",
+         "A workflow argument value cannot be converted to its type, or a DSL call got the "
+         "wrong shape (e.g. `params=` that is not a dict).", "Pass a value of the right type.", _T),
+    Rule("FC202", "unknown-argument", E, "An argument the workflow does not take",
+         "A value or a reference names a workflow argument that the pipeline function does not "
+         "declare.", "Use one of the workflow's arguments (see the suggestion).", _T),
+    Rule("FC203", "missing-argument", E, "A required workflow argument has no value",
+         "The argument has no default and no value was given.", "Pass `-A name=value`.", _T),
+    Rule("FC204", "argument-schema-violation", E, "An argument value violates its schema",
+         "The value does not match the argument's type or choices.", "Pass a valid value.", _T),
+    Rule("FC206", "invalid-value", E, "A value cannot be stored in a workflow",
+         "Workflow values must be JSON (str, int, float, bool, None, lists, dicts) or stand-ins.",
+         "Use JSON values or step outputs.", _T),
+    Rule("FC207", "invalid-hyper-options", E, "Hyper-parameter options are invalid",
+         "Unknown strategy, candidates that are not lists, lists of different lengths with "
+         "strategy `list`, or a malformed selector.", "Fix the hyper-parameter options.", _T),
+    Rule("FC209", "unknown-project-param", W, "`get_param` of a key the project lacks, no default",
+         "`project.get_param(key)` is called without a default and the project's `params` do "
+         "not have the key, so the step receives None.",
+         "Add the key to `spec.params` in project.yaml or pass a default: "
+         "`get_param(key, default)`.", _T),
+    Rule("FC210", "invalid-secret-key", E, "A secret key has illegal characters",
+         "Secret keys may hold letters, digits, `_`, `.` and `-`.", "Rename the key.", _T),
+    Rule("FC211", "args-schema-type-conflict", W, "args_schema type differs from the signature",
+         "The project's `args_schema` gives an argument another type than the pipeline "
+         "function's annotation. MLRun applies the schema only to named workflows, so the "
+         "behaviour depends on how the workflow is started.",
+         "Make the annotation and the schema agree.", _T),
+    Rule("FC212", "args-schema-default-conflict", W, "args_schema default differs from the signature",
+         "The project's `args_schema` and the pipeline function give different defaults.",
+         "Keep one default.", _T),
+    Rule("FC213", "args-schema-unknown-arg", W, "args_schema names an argument the function lacks",
+         "An `args_schema` entry names a parameter the pipeline function does not take.",
+         "Add the parameter or drop the entry.", _T),
+    Rule("FC214", "args-schema-invalid-type", W, "args_schema uses an unknown type",
+         "Argument types are str, int, float, bool, list and dict.", "Use a known type.", _T),
+    Rule("FC405", "unsupported-param-file", W, "Hyper-parameter `param_file` is not supported",
+         "flowc does not read hyper-parameter CSV files; their rows are ignored.",
+         "List the candidates in `hyperparams={...}`.", _T),
+]
+_RULES.sort(key=lambda r: r.code)
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}
 

@@ -62,10 +62,20 @@ def lint_paths(paths: Iterable[str], config: LintConfig | None = None,
     raw: list[Diagnostic] = []
     files: list[str] = []
     for target in targets:
-        files.append(target.path)
-        raw.extend(lint_target(target, config, sources))
+        files.append(os.path.abspath(target.path))
+        raw.extend(_absolute(d) for d in lint_target(target, config, sources))
     return LintResult(diagnostics=filter_diagnostics(raw, files, config, sources),
                       files=list(dict.fromkeys(files)), targets=len(targets))
+
+
+def _absolute(diag: Diagnostic) -> Diagnostic:
+    loc = diag.location
+    if loc is None or os.path.isabs(loc.file):
+        return diag
+    return Diagnostic(code=diag.code, message=diag.message, severity=diag.severity,
+                      location=Location(file=os.path.abspath(loc.file), line=loc.line,
+                                        col=loc.col, end_line=loc.end_line, end_col=loc.end_col),
+                      hint=diag.hint)
 
 
 def lint_target(target: Target, config: LintConfig, sources: SourceCache) -> list[Diagnostic]:
@@ -126,9 +136,9 @@ def _load(target: Target):
     from ..compiler.loader import load_workflow
 
     if target.kind == "project-workflow":
-        return load_workflow(None, workflow=target.workflow, project_dir=target.project_dir)
-    spec = f"{target.path}:{target.handler}" if target.handler else target.path
-    return load_workflow(spec)
+        return load_workflow(None, workflow=target.workflow, project_dir=target.project_dir,
+                             validate_arguments=False)
+    return load_workflow(target.path, handler=target.handler, validate_arguments=False)
 
 
 def _unexpected(exc: BaseException, target: Target) -> Diagnostic:

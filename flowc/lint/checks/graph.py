@@ -1,0 +1,119 @@
+"""FC1xx: the step graph (cycles, dangling references, unused outputs, redundant ordering)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ...diagnostics import Diagnostic
+from ...ir import output_refs
+from ..catalog import finding
+from ..kfp_yaml import find_cycles
+from . import check
+from .context import WorkflowContext
+
+
+@check("FC106")
+def empty_workflow(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    if not ctx.workflow.steps:
+        yield finding("FC106", f"workflow {ctx.workflow.name!r} has no steps",
+                      ctx.workflow_location())
+
+
+@check("FC102", "FC107")
+def dangling_references(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    steps = {s.name: s for s in ctx.workflow.steps}
+    for step in ctx.workflow.steps:
+        reported: set[tuple[str, str]] = set()
+        for value in step.values():
+            for ref in output_refs(value):
+                if (ref.step, ref.name) in reported:
+                    continue
+                reported.add((ref.step, ref.name))
+                producer = steps.get(ref.step)
+                if producer is None:
+                    yield finding("FC107", f"step {step.name!r} reads {ref.step}.{ref.name}, but "
+                                  f"there is no step {ref.step!r}", ctx.step_location(step))
+                elif producer.output(ref.name) is None:
+                    declared = ", ".join(o.name for o in producer.outputs) or "none"
+                    yield finding("FC102", f"step {step.name!r} reads output {ref.name!r} of "
+                                  f"{ref.step!r}, which declares: {declared}",
+                                  ctx.step_location(step))
+        for name in step.after:
+            if name not in steps:
+                yield finding("FC107", f"step {step.name!r} runs after {name!r}, but there is "
+                              "no such step", ctx.after_location(step, name))
+
+
+@check("FC101")
+def cycles(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    upstream = {s.name: s.upstream() for s in ctx.workflow.steps}
+    for cycle in find_cycles(upstream):
+        first = ctx.workflow.step(cycle[0])
+        yield finding("FC101", f"the steps form a cycle: {' -> '.join([*cycle, cycle[0]])}",
+                      ctx.step_location(first))
+
+
+@check("FC108")
+def unused_outputs(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    used: set[tuple[str, str]] = set()
+    for step in ctx.workflow.steps:
+        for value in step.values():
+            for ref in output_refs(value):
+                used.add((ref.step, ref.name))
+    for step in ctx.run_steps():
+        for output in step.outputs:
+            if (step.name, output.name) not in used:
+                yield finding("FC108", f"output {output.name!r} of step {step.name!r} is never "
+                              "used by another step", _output_location(ctx, step, output.name))
+
+
+def _output_location(ctx: WorkflowContext, step, name: str):
+    import ast
+
+    kw = ctx.keyword(step, "outputs")
+    if kw is not None and isinstance(kw.value, (ast.List, ast.Tuple)):
+        for element in kw.value.elts:
+            if isinstance(element, ast.Constant) and isinstance(element.value, str) and \
+                    element.value.partition(":")[0].strip() == name:
+                return ctx.node_location(step, element)
+        return ctx.node_location(step, kw)
+    return ctx.step_location(step)
+
+
+@check("FC109")
+def redundant_after(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    """An ``.after(u)`` edge is redundant when u is already an ancestor through other edges."""
+    upstream = {s.name: s.upstream() for s in ctx.workflow.steps}
+    for step in ctx.workflow.steps:
+        data = set(step.data_dependencies())
+        for name in step.after:
+            if name not in upstream:
+                continue
+            if name in data:
+                why = f"it already reads an output of {name!r}"
+            else:
+                via = _ancestor_via(upstream, step.name, name)
+                if via is None:
+                    continue
+                why = f"it already depends on {name!r} through {via!r}"
+            yield finding("FC109", f"`.after({name})` on step {step.name!r} is redundant: {why}",
+                          ctx.after_location(step, name))
+
+
+def _ancestor_via(upstream: dict[str, list[str]], start: str, target: str) -> str | None:
+    """The direct upstream of ``start`` (other than ``target``) through which ``target`` is
+    reached, or None."""
+    for first in upstream.get(start, ()):
+        if first == target:
+            continue
+        seen = {first}
+        stack = [first]
+        while stack:
+            node = stack.pop()
+            if node == target:
+                return first
+            for dep in upstream.get(node, ()):
+                if dep not in seen and dep != start:
+                    seen.add(dep)
+                    stack.append(dep)
+    return None

@@ -1,0 +1,122 @@
+"""Container components and executors for each step kind, and their de-duplication.
+
+Every executor runs flowc's step runtime through KFP's executor protocol
+(``python -m flowc.runtime kfp --executor-input {{$}} --spec JSON ...``), except the image
+build, which runs kaniko. The ``--spec`` JSON tells the runtime what kfp's lightweight
+components know from the function signature: parameter types, which inputs are data, the
+declared outputs, secret environment variables and value templates.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+DEFAULT_IMAGE = "python:3.11-slim"
+"""Image for run/deploy/select steps whose function names none (it needs flowc installed)."""
+KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2-debug"
+FLOWC_PIP_REQUIREMENT = "flowc"
+RUNTIME_COMMAND = ["python", "-m", "flowc.runtime", "kfp"]
+EXECUTOR_INPUT = "{{$}}"
+
+
+def spec_json(spec: dict) -> str:
+    """Compact, key-sorted JSON: identical definitions give identical executors."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def runtime_container(image: str, spec: dict, source: str | None = None) -> dict:
+    """The executor container running flowc's runtime under KFP's executor protocol."""
+    args = ["--executor-input", EXECUTOR_INPUT, "--spec", spec_json(spec)]
+    if source is not None:
+        args += ["--source", source]
+    return {"container": {"image": image, "command": list(RUNTIME_COMMAND), "args": args}}
+
+
+def output_file(name: str) -> str:
+    return "{{$.outputs.parameters['" + name + "'].output_file}}"
+
+
+def dockerfile(base_image: str, requirements: list[str], commands: list[str]) -> str:
+    """The Dockerfile a build step hands to kaniko."""
+    lines = [f"FROM {base_image}"]
+    packages = [FLOWC_PIP_REQUIREMENT, *requirements]
+    lines.append("RUN python -m pip install --no-cache-dir " +
+                 " ".join(_shell_quote(p) for p in packages))
+    lines.extend(f"RUN {command}" for command in commands)
+    return "\n".join(lines) + "\n"
+
+
+def image_tag(text: str) -> str:
+    """A content tag: the same build definition gives the same image name."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def kaniko_container(docker_text: str, destination: str, outputs: list[str]) -> dict:
+    """A kaniko build of ``docker_text`` pushed to ``destination``; writes ``image``."""
+    encoded = base64.b64encode(docker_text.encode("utf-8")).decode("ascii")
+    script = (
+        "mkdir -p /workspace\n"
+        f"echo '{encoded}' | base64 -d > /workspace/Dockerfile\n"
+        "/kaniko/executor --context dir:///workspace --dockerfile /workspace/Dockerfile"
+        f" --destination '{destination}'\n"
+        'for out in "$@"; do\n'
+        '  name="${out%%=*}"; file="${out#*=}"\n'
+        '  mkdir -p "$(dirname "$file")"\n'
+        f'  if [ "$name" = image ]; then printf %s \'{destination}\' > "$file"; '
+        'else printf %s ready > "$file"; fi\n'
+        "done\n"
+    )
+    args = [f"{name}={output_file(name)}" for name in outputs]
+    return {"container": {"image": KANIKO_IMAGE, "command": ["/busybox/sh", "-ec", script,
+                                                               "kaniko-build"],
+                          "args": args}}
+
+
+def _shell_quote(text: str) -> str:
+    if text and all(c.isalnum() or c in "-_.=<>!~[],:/+@" for c in text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+@dataclass
+class Registry:
+    """Components and executors by content: identical definitions share one entry."""
+
+    components: dict[str, dict] = field(default_factory=dict)
+    executors: dict[str, dict] = field(default_factory=dict)
+    platform_executors: dict[str, dict] = field(default_factory=dict)
+    _by_key: dict[str, str] = field(default_factory=dict)
+    _used: set[str] = field(default_factory=set)
+
+    def add(self, base: str, component: dict, executor: dict,
+            platform: dict | None = None) -> str:
+        """Register a container component; returns its ``comp-...`` name."""
+        key = spec_json({"c": component, "e": executor, "p": platform})
+        name = self._by_key.get(key)
+        if name is not None:
+            return name
+        suffix = self.unique(base)
+        name = f"comp-{suffix}"
+        self._by_key[key] = name
+        self.components[name] = {**component, "executorLabel": f"exec-{suffix}"}
+        self.executors[f"exec-{suffix}"] = executor
+        if platform:
+            self.platform_executors[f"exec-{suffix}"] = platform
+        return name
+
+    def add_dag(self, name: str, component: dict) -> str:
+        """Register a group (sub-DAG) component under its fixed name."""
+        self._used.add(name)
+        self.components[f"comp-{name}"] = component
+        return f"comp-{name}"
+
+    def unique(self, base: str) -> str:
+        name, n = base, 1
+        while name in self._used:
+            n += 1
+            name = f"{base}-{n}"
+        self._used.add(name)
+        return name

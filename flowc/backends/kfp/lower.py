@@ -1,0 +1,911 @@
+"""Lower an ``ir.Workflow`` to a KFP v2 PipelineSpec (plain data) and a PlatformSpec.
+
+One pass assigns every step to a DAG scope (root, a condition sub-DAG, a hyper-parameter
+loop); a second pass builds each step's task, component and executor, wiring its values
+through :func:`flowc.backends.kfp.scopes.wire`; finally the group tasks are emitted,
+innermost first. Reading the IR only: nothing here knows how tracing works.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import __version__, ir
+from ...diagnostics import ArgumentError, FlowcError
+from . import components as comps
+from .conditions import ConditionError, to_cel
+from .scopes import (OutsideScopeError, Scope, arg_channel, lowest_common, output_channel,
+                     representative, wire)
+from .types import (ARTIFACT_SCHEMA, PARAMETER_TYPE, annotation_type, artifact_type,
+                    compatible, literal_type, to_struct_value, type_error)
+
+SCHEMA_VERSION = "2.1.0"
+SDK_VERSION = f"flowc-{__version__}"
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+# Outputs a step kind always has, even when the trace did not declare them.
+IMPLICIT_OUTPUTS = {
+    "build": (("image", "str"),),
+    "deploy": (("endpoint", "str"), ("name", "str")),
+}
+
+
+@dataclass
+class Options:
+    """Knobs of the lowering; defaults give a self-contained pipeline."""
+
+    registry: str | None = None          # where build steps push images
+    default_image: str = comps.DEFAULT_IMAGE
+    secret_name: str | None = None       # Kubernetes secret holding project secrets
+    hyper_seed: int | None = None        # random strategy seed (default: from the step name)
+    enable_cache: bool = True
+
+
+@dataclass
+class Lowered:
+    spec: dict
+    platform: dict | None
+    description: str
+
+
+def lower(workflow: ir.Workflow, *, arguments: dict | None = None, base_dir: str | None = None,
+          project: str | None = None, options: Options | None = None) -> Lowered:
+    """Lower ``workflow``; ``arguments`` become the root parameters' defaults."""
+    return _Lowering(workflow, arguments or {}, base_dir or os.getcwd(),
+                     project or workflow.project, options or Options()).run()
+
+
+@dataclass
+class _Group:
+    scope: Scope
+    key: str | None = None
+    items: list[dict] = field(default_factory=list)
+    step: ir.Step | None = None
+
+
+class _Lowering:
+    def __init__(self, wf: ir.Workflow, arguments: dict, base_dir: str, project: str | None,
+                 options: Options) -> None:
+        self.wf = wf
+        self.arguments = arguments
+        self.base_dir = base_dir
+        self.project = project
+        self.options = options
+        self.steps = {s.name: s for s in wf.steps}
+        self.root = Scope(None, "root")
+        self.scopes: list[Scope] = [self.root]
+        self.groups: dict[str, _Group] = {}
+        self.exec_scope: dict[str, Scope] = {}
+        self.out_scope: dict[str, Scope] = {}
+        self.registry = comps.Registry()
+        self.secret_executors: dict[str, dict] = {}
+        self._counter = 0
+        self._sources: dict[str, tuple[str, str, Any]] = {}
+        self._used_names = set(self.steps)
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> Lowered:
+        self._check_arguments()
+        self._assign_scopes()
+        for step in self.wf.steps:
+            self._lower_step(step)
+        self._emit_groups()
+        spec = {
+            "components": self.registry.components,
+            "deploymentSpec": {"executors": self.registry.executors},
+            "pipelineInfo": {"name": self.wf.name},
+            "root": {"dag": {"tasks": self.root.tasks}},
+            "schemaVersion": SCHEMA_VERSION,
+            "sdkVersion": SDK_VERSION,
+        }
+        if self.wf.description:
+            spec["pipelineInfo"]["description"] = self.wf.description
+        root_params = self._root_parameters()
+        if root_params:
+            spec["root"]["inputDefinitions"] = {"parameters": root_params}
+        platform = None
+        if self.registry.platform_executors:
+            platform = {"platforms": {"kubernetes": {"deploymentSpec": {
+                "executors": self.registry.platform_executors}}}}
+        return Lowered(spec, platform, self.wf.description)
+
+    # ------------------------------------------------------------------ arguments
+
+    def _check_arguments(self) -> None:
+        known = {a.name for a in self.wf.args}
+        unknown = sorted(set(self.arguments) - known)
+        if unknown:
+            raise ArgumentError(
+                f"unknown workflow argument(s) {', '.join(unknown)}",
+                code="FC201", location=self.wf.source,
+                hint=f"known arguments: {', '.join(sorted(known)) or '(none)'}")
+
+    def _root_parameters(self) -> dict:
+        params = {}
+        for arg in self.wf.args:
+            if arg.type not in PARAMETER_TYPE:
+                raise ArgumentError(f"argument {arg.name!r} has type {arg.type!r}, which KFP "
+                                    "pipeline parameters cannot carry", code="FC202",
+                                    location=self.wf.source)
+            body: dict[str, Any] = {"parameterType": PARAMETER_TYPE[arg.type]}
+            value = self.arguments.get(arg.name, arg.default)
+            if isinstance(value, (ir.ArgRef, ir.OutputRef, ir.SecretRef, ir.Concat, ir.Expr)):
+                value = None
+            if value is not None:
+                body["defaultValue"] = to_struct_value(value)
+                body["isOptional"] = True
+            elif not arg.required:
+                body["isOptional"] = True
+            params[arg.name] = body
+        return params
+
+    # ------------------------------------------------------------------ scopes
+
+    def _new_group(self, kind: str, parent: Scope) -> Scope:
+        prefix = "condition" if kind == "condition" else "for-loop"
+        while True:
+            self._counter += 1
+            name = f"{prefix}-{self._counter}"
+            if name not in self._used_names:
+                break
+        self._used_names.add(name)
+        scope = Scope(name, kind, parent=parent, depth=parent.depth + 1)
+        self.scopes.append(scope)
+        return scope
+
+    def _assign_scopes(self) -> None:
+        """Put steps sharing a condition into one sub-DAG (as a `with Condition` block), and
+        every hyper-parameter step's trials into a loop under it."""
+        open_groups: dict[str, Scope] = {}
+        group_of: dict[str, Scope | None] = {}
+        reach: dict[str, frozenset] = {}
+        for step in self.wf.steps:
+            for up in step.upstream():
+                if up not in self.steps:
+                    raise FlowcError(f"step {step.name!r} refers to unknown step {up!r}",
+                                     code="FC101", location=step.location)
+            upstream_reach = frozenset().union(*(
+                reach[u] | ({id(group_of[u])} if group_of[u] is not None else set())
+                for u in step.upstream()))
+            scope = self.root
+            if step.condition is not None:
+                key = json.dumps(ir.value_to_json(step.condition), sort_keys=True)
+                scope = open_groups.get(key)
+                if scope is None or any(
+                        group_of[u] is not scope and id(scope) in reach[u] |
+                        ({id(group_of[u])} if group_of[u] is not None else set())
+                        for u in step.upstream()):
+                    scope = self._new_group("condition", self.root)
+                    self.groups[scope.name] = _Group(scope, key=key, step=step)
+                    open_groups[key] = scope
+            group_of[step.name] = scope if scope is not self.root else None
+            reach[step.name] = upstream_reach
+            self.out_scope[step.name] = scope
+            if step.hyper is not None:
+                loop = self._new_group("loop", scope)
+                self.groups[loop.name] = _Group(loop, step=step)
+                self.exec_scope[step.name] = loop
+            else:
+                self.exec_scope[step.name] = scope
+
+    # ------------------------------------------------------------------ wiring helpers
+
+    def _output_type(self, ref: ir.OutputRef, step: ir.Step) -> str:
+        producer = self.steps.get(ref.step)
+        if producer is None:
+            raise FlowcError(f"step {step.name!r} reads {ref.step}.outputs[{ref.name!r}] but "
+                             f"there is no step {ref.step!r}", code="FC101",
+                             location=step.location)
+        for name, typ in self._outputs(producer):
+            if name == ref.name:
+                return typ
+        raise FlowcError(
+            f"step {step.name!r} reads output {ref.name!r} of step {ref.step!r}, which does "
+            "not declare it", code="FC103", location=step.location,
+            hint=f"add {ref.name!r} to outputs=[...] of step {ref.step!r}")
+
+    def _outputs(self, step: ir.Step) -> list[tuple[str, str]]:
+        outs = [(o.name, o.type) for o in step.outputs]
+        declared = {n for n, _ in outs}
+        outs += [o for o in IMPLICIT_OUTPUTS.get(step.kind, ()) if o[0] not in declared]
+        if step.hyper is not None:
+            metric = _selector_metric(step)
+            if metric and metric not in declared:
+                outs.append((metric, "float"))
+            if "best_iteration" not in declared:
+                outs.append(("best_iteration", "int"))
+        return outs
+
+    def _ref_type(self, ref: ir.ArgRef | ir.OutputRef, step: ir.Step) -> str:
+        if isinstance(ref, ir.ArgRef):
+            arg = self.wf.arg(ref.name)
+            if arg is None:
+                raise FlowcError(f"step {step.name!r} uses unknown argument {ref.name!r}",
+                                 code="FC201", location=step.location)
+            return arg.type
+        return self._output_type(ref, step)
+
+    def _wire(self, ref: ir.ArgRef | ir.OutputRef, scope: Scope, step: ir.Step,
+              *, want: str = "parameter") -> dict:
+        """Wiring for ``ref`` read by a task of ``step`` in ``scope``."""
+        typ = self._ref_type(ref, step)
+        is_artifact = typ in ARTIFACT_SCHEMA
+        if want == "parameter" and is_artifact:
+            raise type_error(
+                f"passes artifact output {ref.step}.outputs[{ref.name!r}] ({typ}) as a "
+                "parameter", step, hint="pass artifacts in inputs={...}, not params={...}")
+        kind = "artifact" if is_artifact else "parameter"
+        definition = ({"artifactType": artifact_type(typ)} if is_artifact
+                      else {"parameterType": PARAMETER_TYPE[typ]})
+        if isinstance(ref, ir.ArgRef):
+            return wire(kind=kind, channel=ref.name, definition=definition, producer=None,
+                        output=None, producer_scope=self.root, scope=scope)
+        try:
+            return wire(kind=kind, channel="", definition=definition, producer=ref.step,
+                        output=ref.name, producer_scope=self.out_scope[ref.step], scope=scope)
+        except OutsideScopeError:
+            raise FlowcError(
+                f"step {step.name!r} reads {ref.step}.outputs[{ref.name!r}], but step "
+                f"{ref.step!r} runs only under a condition that step {step.name!r} does not "
+                "share", code="FC404", location=step.location,
+                hint="put both steps under the same Condition") from None
+
+    @staticmethod
+    def _channel_name(ref: ir.ArgRef | ir.OutputRef) -> str:
+        if isinstance(ref, ir.ArgRef):
+            return arg_channel(ref.name)
+        return output_channel(ref.step, ref.name)
+
+    def _secret_env(self, key: str, step: ir.Step) -> str:
+        if not _SECRET_KEY.match(key):
+            raise FlowcError(f"secret key {key!r} is not a valid Kubernetes secret key",
+                             code="FC405", location=step.location,
+                             hint="use letters, digits, '-', '_' and '.'")
+        return "FLOWC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.upper())
+
+    def _secret_name(self) -> str:
+        name = self.options.secret_name or (
+            f"flowc-secrets-{self.project}" if self.project else "flowc-secrets")
+        name = name.lower()
+        if not _K8S_NAME.match(name):
+            raise FlowcError(f"secret name {name!r} is not a valid Kubernetes name",
+                             code="FC405")
+        return name
+
+    # ------------------------------------------------------------------ one step
+
+    def _lower_step(self, step: ir.Step) -> None:
+        if step.kind == "build":
+            task_name, task, comp_name = self._build_task(step)
+        elif step.kind == "deploy":
+            task_name, task, comp_name = self._deploy_task(step)
+        elif step.kind == "run":
+            task_name, task, comp_name = self._run_task(step)
+        else:
+            raise FlowcError(f"step {step.name!r} has unknown kind {step.kind!r}",
+                             code="FC102", location=step.location)
+        scope = self.exec_scope[step.name]
+        task["componentRef"] = {"name": comp_name}
+        task["taskInfo"] = {"name": task_name}
+        deps: set[str] = set()
+        own = _task_dependencies(step)
+        for up in step.upstream():
+            if up not in own:
+                continue  # read only by the condition: its group task depends on it
+            common = lowest_common(self.out_scope[up], scope)
+            rep_up = representative(up, self.out_scope[up], common)
+            if common is scope:
+                deps.add(rep_up)
+            else:
+                group = scope if scope.parent is common else common.child_toward(scope)
+                group.deps.add(rep_up)
+        if deps:
+            task["dependentTasks"] = sorted(deps)
+        scope.tasks[task_name] = task
+        if step.hyper is not None:
+            self._hyper_selector(step)
+
+    # ------------------------------------------------------------------ run steps
+
+    def _function_source(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
+        """(source code, file name, handler, HandlerInfo|None) of a run step's function."""
+        fn = step.function
+        handler = step.handler or fn.handler
+        url = fn.url
+        path = None
+        if url and url.startswith("hub://"):
+            try:
+                from ...hub import resolve
+            except ImportError:
+                raise FlowcError(f"step {step.name!r}: hub functions are not available in "
+                                 "this build", code="FC301", location=step.location) from None
+            try:
+                hub_fn = resolve(url)
+            except FlowcError:
+                raise
+            except Exception as exc:  # a hub lookup failure is the user's URL
+                raise FlowcError(f"step {step.name!r}: cannot resolve {url}: {exc}",
+                                 code="FC301", location=step.location) from None
+            path = hub_fn.source_file
+            handler = handler or hub_fn.handler
+        elif url:
+            if url.endswith((".yaml", ".yml")) or "://" in url:
+                raise FlowcError(f"step {step.name!r}: function {fn.name!r} comes from {url}, "
+                                 "which the KFP backend cannot embed", code="FC302",
+                                 location=step.location,
+                                 hint="point the function at a .py file or a hub:// function")
+            path = os.path.normpath(os.path.join(self.base_dir, url))
+            base = os.path.abspath(self.base_dir)
+            if os.path.commonpath([base, os.path.abspath(path)]) != base:
+                raise FlowcError(f"step {step.name!r}: function file {url!r} lies outside "
+                                 "the project folder", code="FC303", location=step.location)
+        if path is None:
+            if fn.image is None:
+                raise FlowcError(
+                    f"step {step.name!r}: function {fn.name!r} has no source file and no "
+                    "image, so there is nothing to run on KFP", code="FC304",
+                    location=step.location,
+                    hint="give the function a url (a .py file) or an image")
+            if not handler:
+                raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
+                                 code="FC305", location=step.location)
+            return None, None, handler, None
+        if not handler:
+            raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
+                             code="FC305", location=step.location,
+                             hint="pass handler=... to run_function or set it on the function")
+        cached = self._sources.get(path)
+        if cached is None:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    code = handle.read()
+            except OSError as exc:
+                raise FlowcError(f"step {step.name!r}: cannot read function source {path}: "
+                                 f"{exc.strerror}", code="FC306",
+                                 location=step.location) from None
+            cached = (code, path, None)
+            self._sources[path] = cached
+        info = _handler_info(path, handler)
+        return cached[0], os.path.basename(path), handler, info
+
+    def _image(self, step: ir.Step, scope: Scope, task_inputs: dict, comp_inputs: dict,
+               deps: set) -> str:
+        image = step.function.image
+        if image is None or image == "":
+            return self.options.default_image
+        if isinstance(image, str):
+            return image
+        if isinstance(image, (ir.OutputRef, ir.ArgRef)):
+            channel = self._channel_name(image)
+            task_inputs[channel] = self._wire(image, scope, step)
+            comp_inputs[channel] = {"parameterType": "STRING"}
+            return "{{$.inputs.parameters['" + channel + "']}}"
+        raise type_error("has an image KFP cannot resolve (only a literal, an argument or a "
+                         "build step's image output)", step, code="FC406")
+
+    def _run_task(self, step: ir.Step) -> tuple[str, dict, str]:
+        scope = self.exec_scope[step.name]
+        source, source_name, handler, info = self._function_source(step)
+        hyper_items = None
+        loop_item = None
+        if step.hyper is not None:
+            hyper_items = self._hyper_items(step)
+            loop_item = f"pipelinechannel--loop-item-param-{scope.name.rsplit('-', 1)[1]}"
+        task_params: dict[str, dict] = {}
+        task_artifacts: dict[str, dict] = {}
+        comp_params: dict[str, dict] = {}
+        comp_artifacts: dict[str, dict] = {}
+        spec: dict[str, Any] = {"kind": "run", "function": step.function.name,
+                                "handler": handler, "params": {}, "data": [],
+                                "outputs": [], "project": self.project}
+        if source_name:
+            spec["source_name"] = source_name
+        templates: dict[str, Any] = {}
+        secrets: dict[str, Any] = {}
+        secret_env: dict[str, str] = {}
+        hyper_names = list(step.hyper.params) if step.hyper is not None else []
+        annotated = {p.name: annotation_type(p.annotation) for p in info.params} if info else {}
+
+        for name, value in step.params.items():
+            if name in hyper_names:
+                continue
+            if value is None:
+                continue
+            if any(isinstance(v, ir.SecretRef) for v in ir.walk_values(value)):
+                self._secret_param(step, name, value, secrets, secret_env)
+                continue
+            typ = self._param_value(step, scope, name, value, task_params, comp_params,
+                                    templates)
+            if typ is not None:
+                spec["params"][name] = typ
+                want = annotated.get(name)
+                if want and not compatible(typ, want):
+                    raise type_error(f"param {name!r} is {typ} but handler {handler!r} "
+                                     f"declares {want}", step, code="FC402")
+        for name in hyper_names:
+            candidates = step.hyper.params[name]
+            typ = _common_type(step, name, candidates)
+            comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
+            task_params[name] = {"componentInputParameter": loop_item,
+                                 "parameterExpressionSelector":
+                                     f'parseJson(string_value)["{name}"]'}
+            spec["params"][name] = typ
+        for name, value in step.inputs.items():
+            if value is None:
+                continue
+            spec["data"].append(name)
+            if isinstance(value, ir.OutputRef) and \
+                    self._output_type(value, step) in ARTIFACT_SCHEMA:
+                typ = self._output_type(value, step)
+                comp_artifacts[name] = {"artifactType": artifact_type(typ)}
+                task_artifacts[name] = self._wire(value, scope, step, want="artifact")
+                continue
+            typ = self._param_value(step, scope, name, value, task_params, comp_params,
+                                    templates)
+            if typ is not None and typ != "str":
+                raise type_error(f"input {name!r} is a {typ}; data inputs take an artifact "
+                                 "or a path/URL string", step, code="FC401")
+            spec["params"][name] = "str"
+
+        outputs = self._outputs(step) if step.hyper is None else \
+            [(o.name, o.type) for o in step.outputs]
+        if step.hyper is not None:
+            metric = _selector_metric(step)
+            if metric and metric not in {n for n, _ in outputs}:
+                outputs.append((metric, "float"))
+        spec["outputs"] = [[n, t] for n, t in outputs]
+        out_params = {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
+                      if t in PARAMETER_TYPE}
+        out_artifacts = {n: {"artifactType": artifact_type(t)} for n, t in outputs
+                         if t in ARTIFACT_SCHEMA}
+        for n, t in outputs:
+            if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
+                raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC403")
+        deps: set[str] = set()
+        image = self._image(step, scope, task_params, comp_params, deps)
+        if templates:
+            spec["templates"] = templates
+        platform = None
+        if secrets:
+            spec["secrets"] = secrets
+            spec["secret_env"] = secret_env
+            platform = {"secretAsEnv": [{
+                "secretName": self._secret_name(),
+                "keyToEnv": [{"secretKey": key, "envVar": env}
+                             for key, env in sorted(secret_env.items())]}]}
+        component = _component(comp_params, comp_artifacts, out_params, out_artifacts)
+        executor = comps.runtime_container(image, spec, source)
+        comp_name = self.registry.add(_component_base(handler), component, executor, platform)
+        task: dict[str, Any] = {"cachingOptions": {"enableCache": self.options.enable_cache}}
+        inputs = _inputs(task_params, task_artifacts)
+        if inputs:
+            task["inputs"] = inputs
+        name = step.name if step.hyper is None else self._trial_name(step)
+        if step.hyper is not None:
+            self.groups[scope.name].items = hyper_items
+        return name, task, comp_name
+
+    def _trial_name(self, step: ir.Step) -> str:
+        return f"{step.name}-trial"
+
+    def _param_value(self, step: ir.Step, scope: Scope, name: str, value: Any,
+                     task_params: dict, comp_params: dict, templates: dict) -> str | None:
+        """Wire one parameter value; returns its IR type (None for a template)."""
+        if isinstance(value, (ir.ArgRef, ir.OutputRef)):
+            typ = self._ref_type(value, step)
+            task_params[name] = self._wire(value, scope, step)
+            comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
+            return typ
+        if isinstance(value, ir.Concat):
+            text = self._concat(step, scope, value, task_params)
+            comp_params[name] = {"parameterType": "STRING"}
+            task_params[name] = {"runtimeValue": {"constant": text}}
+            return "str"
+        if isinstance(value, (ir.Expr, ir.Name)):
+            raise type_error(f"param {name!r} is an expression; KFP cannot pass it", step,
+                             code="FC406")
+        if ir.is_literal(value):
+            typ = literal_type(value)
+            comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
+            task_params[name] = {"runtimeValue": {"constant": to_struct_value(value)}}
+            return typ
+        # A list/dict holding references: the runtime fills it in from channel inputs.
+        templates[name] = self._template(step, scope, value, task_params, comp_params)
+        return None
+
+    def _concat(self, step: ir.Step, scope: Scope, value: ir.Concat,
+                task_params: dict) -> str:
+        """An f-string over arguments/outputs as kfp lowers it: one constant holding
+        ``{{$.inputs.parameters['pipelinechannel--...']}}`` placeholders, plus those inputs."""
+        parts = []
+        for part in value.parts:
+            if isinstance(part, (ir.ArgRef, ir.OutputRef)):
+                channel = self._channel_name(part)
+                task_params[channel] = self._wire(part, scope, step)
+                parts.append("{{$.inputs.parameters['" + channel + "']}}")
+            elif isinstance(part, ir.Concat):
+                parts.append(self._concat(step, scope, part, task_params))
+            elif isinstance(part, str):
+                parts.append(part)
+            elif part is None or isinstance(part, (bool, int, float, list, dict)) and \
+                    ir.is_literal(part):
+                parts.append(json.dumps(part) if isinstance(part, (bool, list, dict)) or
+                             part is None else str(part))
+            else:
+                raise type_error("an f-string part KFP cannot pass", step, code="FC406")
+        return "".join(parts)
+
+    def _template(self, step: ir.Step, scope: Scope, value: Any, task_params: dict,
+                  comp_params: dict, task_artifacts: dict | None = None,
+                  comp_artifacts: dict | None = None) -> Any:
+        """``value`` as JSON where each reference is ``{"$input": channel}`` (a parameter)
+        or ``{"$artifact": channel}``, with those channels wired as inputs."""
+        if isinstance(value, (ir.ArgRef, ir.OutputRef)):
+            channel = self._channel_name(value)
+            typ = self._ref_type(value, step)
+            if typ in ARTIFACT_SCHEMA:
+                if task_artifacts is None or comp_artifacts is None:
+                    raise type_error(f"passes artifact output {value.step}.outputs"
+                                     f"[{value.name!r}] inside a parameter", step,
+                                     hint="pass artifacts in inputs={...}")
+                task_artifacts[channel] = self._wire(value, scope, step, want="artifact")
+                comp_artifacts[channel] = {"artifactType": artifact_type(typ)}
+                return {"$artifact": channel}
+            task_params[channel] = self._wire(value, scope, step)
+            comp_params[channel] = {"parameterType": PARAMETER_TYPE[typ]}
+            return {"$input": channel}
+        if isinstance(value, ir.Concat):
+            return {"$concat": [self._template(step, scope, p, task_params, comp_params,
+                                               task_artifacts, comp_artifacts)
+                                for p in value.parts]}
+        if isinstance(value, dict):
+            return {"$literal": {k: self._template(step, scope, v, task_params, comp_params,
+                                                   task_artifacts, comp_artifacts)
+                                 for k, v in value.items()}}
+        if isinstance(value, (list, tuple)):
+            return [self._template(step, scope, v, task_params, comp_params, task_artifacts,
+                                   comp_artifacts) for v in value]
+        if isinstance(value, (ir.SecretRef, ir.Expr, ir.Name)):
+            raise type_error(f"a {type(value).__name__} inside a parameter cannot be passed "
+                             "on KFP", step, code="FC406")
+        return value
+
+    def _secret_param(self, step: ir.Step, name: str, value: Any, secrets: dict,
+                      secret_env: dict) -> None:
+        for item in ir.walk_values(value):
+            if isinstance(item, (ir.ArgRef, ir.OutputRef, ir.Expr, ir.Name)):
+                raise type_error(f"param {name!r} mixes a secret with other references; KFP "
+                                 "can only pass secrets with literal text", step,
+                                 code="FC405")
+            if isinstance(item, ir.SecretRef):
+                secret_env[item.key] = self._secret_env(item.key, step)
+        secrets[name] = ir.value_to_json(value)
+
+    # ------------------------------------------------------------------ hyper-parameters
+
+    def _hyper_items(self, step: ir.Step) -> list[dict]:
+        hyper = step.hyper
+        assert hyper is not None
+        names = list(hyper.params)
+        lists = []
+        for name in names:
+            candidates = hyper.params[name]
+            if not isinstance(candidates, (list, tuple)) or not ir.is_literal(candidates):
+                raise type_error(f"hyper-parameter {name!r} must be a literal list of "
+                                 "candidates for KFP", step, code="FC407")
+            lists.append(list(candidates))
+        if not names:
+            raise type_error("hyper-parameter run without parameters", step, code="FC407")
+        strategy = hyper.strategy or "grid"
+        if strategy == "grid":
+            items = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
+        elif strategy == "list":
+            if len({len(c) for c in lists}) != 1:
+                raise type_error("hyper-parameter lists of the 'list' strategy must have "
+                                 "equal lengths", step, code="FC407")
+            items = [dict(zip(names, combo)) for combo in zip(*lists)]
+        elif strategy == "random":
+            rng = random.Random(self._seed(step))
+            count = hyper.max_iterations or 10
+            items = [{n: rng.choice(c) for n, c in zip(names, lists)} for _ in range(count)]
+        else:
+            raise type_error(f"hyper-parameter strategy {strategy!r} is not supported on KFP",
+                             step, code="FC407", hint="use grid, list or random")
+        if hyper.max_iterations and strategy != "random":
+            items = items[:hyper.max_iterations]
+        return items
+
+    def _seed(self, step: ir.Step) -> int:
+        if self.options.hyper_seed is not None:
+            return self.options.hyper_seed
+        return zlib.crc32(step.name.encode("utf-8"))
+
+    def _hyper_selector(self, step: ir.Step) -> None:
+        """The selector task (named as the step) that picks the best trial's outputs."""
+        loop = self.exec_scope[step.name]
+        parent = self.out_scope[step.name]
+        trial = self._trial_name(step)
+        group = self.groups[loop.name]
+        trial_outputs = [(o.name, o.type) for o in step.outputs]
+        metric = _selector_metric(step)
+        if metric and metric not in {n for n, _ in trial_outputs}:
+            trial_outputs.append((metric, "float"))
+        dag_outputs: dict[str, dict] = {}
+        loop_out_defs: dict[str, dict] = {}
+        sel_params: dict[str, dict] = {}
+        sel_arts: dict[str, dict] = {}
+        task_params: dict[str, dict] = {}
+        task_arts: dict[str, dict] = {}
+        for name, typ in trial_outputs:
+            channel = f"pipelinechannel--{trial}-{name}"
+            if typ in ARTIFACT_SCHEMA:
+                dag_outputs.setdefault("artifacts", {})[channel] = {
+                    "artifactSelectors": [{"producerSubtask": trial, "outputArtifactKey": name}]}
+                loop_out_defs.setdefault("artifacts", {})[channel] = {
+                    "artifactType": artifact_type(typ), "isArtifactList": True}
+                sel_arts[name] = {"artifactType": artifact_type(typ), "isArtifactList": True}
+                task_arts[name] = {"taskOutputArtifact": {"producerTask": loop.name,
+                                                          "outputArtifactKey": channel}}
+            else:
+                dag_outputs.setdefault("parameters", {})[channel] = {
+                    "valueFromParameter": {"producerSubtask": trial, "outputParameterKey": name}}
+                loop_out_defs.setdefault("parameters", {})[channel] = {"parameterType": "LIST"}
+                sel_params[name] = {"parameterType": "LIST"}
+                task_params[name] = {"taskOutputParameter": {"producerTask": loop.name,
+                                                             "outputParameterKey": channel}}
+        loop_extra = {"outputs": dag_outputs, "outputDefinitions": loop_out_defs}
+        self.groups[loop.name].step = step
+        setattr(loop, "extra", loop_extra)
+        outputs = self._outputs(step)
+        spec = {"kind": "select", "selector": step.hyper.selector, "metric": metric,
+                "outputs": [[n, t] for n, t in outputs], "items": group.items,
+                "strategy": step.hyper.strategy, "seed": self._seed(step)
+                if step.hyper.strategy == "random" else None}
+        out_params = {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
+                      if t in PARAMETER_TYPE}
+        out_arts = {n: {"artifactType": artifact_type(t)} for n, t in outputs
+                    if t in ARTIFACT_SCHEMA}
+        component = _component(sel_params, sel_arts, out_params, out_arts)
+        executor = comps.runtime_container(self.options.default_image, spec)
+        comp_name = self.registry.add(f"{step.name}-select", component, executor)
+        parent.tasks[step.name] = {
+            "cachingOptions": {"enableCache": self.options.enable_cache},
+            "componentRef": {"name": comp_name},
+            "dependentTasks": [loop.name],
+            "inputs": _inputs(task_params, task_arts),
+            "taskInfo": {"name": step.name},
+        }
+
+    # ------------------------------------------------------------------ build and deploy
+
+    def _build_task(self, step: ir.Step) -> tuple[str, dict, str]:
+        params = step.params
+        for key, value in params.items():
+            if not ir.is_literal(value):
+                raise type_error(f"build option {key!r} must be a literal for KFP", step,
+                                 code="FC406")
+        base_image = params.get("base_image") or (
+            step.function.image if isinstance(step.function.image, str) and
+            step.function.image and not params.get("image") else None) or \
+            self.options.default_image
+        requirements = list(step.function.requirements) + list(params.get("requirements")
+                                                               or [])
+        commands = params.get("commands") or []
+        if isinstance(commands, str):
+            commands = [commands]
+        text = comps.dockerfile(base_image, requirements, list(commands))
+        destination = self._destination(step, params.get("image"), text)
+        outputs = self._outputs(step)
+        component = _component({}, {}, {n: {"parameterType": PARAMETER_TYPE[t]}
+                                         for n, t in outputs if t in PARAMETER_TYPE}, {})
+        executor = comps.kaniko_container(text, destination, [n for n, _ in outputs])
+        comp_name = self.registry.add(f"build-{step.function.name}", component, executor)
+        return step.name, {"cachingOptions": {"enableCache": False}}, comp_name
+
+    def _destination(self, step: ir.Step, image: Any, dockerfile_text: str) -> str:
+        registry = (self.options.registry or "").rstrip("/")
+        if isinstance(image, str) and image:
+            if image.startswith("."):
+                if not registry:
+                    raise FlowcError(
+                        f"build step {step.name!r} pushes {image!r}, relative to a registry, "
+                        "but no registry is set", code="FC408", location=step.location,
+                        hint="pass --registry REGISTRY to flowc compile")
+                return f"{registry}/{image.lstrip('./')}"
+            return image
+        if not registry:
+            raise FlowcError(f"build step {step.name!r} needs a registry to push the image to",
+                             code="FC408", location=step.location,
+                             hint="pass --registry REGISTRY (or set image=... on the build)")
+        repo = re.sub(r"[^a-z0-9._-]", "-", f"{self.project or 'flowc'}-{step.function.name}"
+                      .lower())
+        return f"{registry}/{repo}:{comps.image_tag(dockerfile_text)}"
+
+    def _deploy_task(self, step: ir.Step) -> tuple[str, dict, str]:
+        scope = self.exec_scope[step.name]
+        task_params: dict[str, dict] = {}
+        task_arts: dict[str, dict] = {}
+        comp_params: dict[str, dict] = {}
+        comp_arts: dict[str, dict] = {}
+        templates = {}
+        for name, value in step.params.items():
+            templates[name] = self._template(step, scope, value, task_params, comp_params,
+                                             task_arts, comp_arts)
+        source = None
+        handler = step.handler or step.function.handler
+        default_class = None
+        url = step.function.url
+        if url and url.startswith("hub://"):
+            try:
+                from ...hub import resolve
+
+                hub_fn = resolve(url)
+                with open(hub_fn.source_file, encoding="utf-8") as handle:
+                    source = handle.read()
+                default_class = hub_fn.default_class
+                handler = handler or hub_fn.handler
+            except (ImportError, OSError) as exc:
+                raise FlowcError(f"step {step.name!r}: cannot read serving function {url}: "
+                                 f"{exc}", code="FC301", location=step.location) from None
+        elif url:
+            source, _, handler, _ = self._function_source(step)
+        serving_image = step.function.image if isinstance(step.function.image, str) and \
+            step.function.image else self.options.default_image
+        outputs = self._outputs(step)
+        spec = {"kind": "deploy", "function": step.function.name, "project": self.project,
+                "templates": templates, "serving_image": serving_image,
+                "handler": handler, "default_class": default_class,
+                "outputs": [[n, t] for n, t in outputs]}
+        component = _component(comp_params, comp_arts,
+                               {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
+                                if t in PARAMETER_TYPE}, {})
+        executor = comps.runtime_container(self.options.default_image, spec, source)
+        comp_name = self.registry.add(f"deploy-{step.function.name}", component, executor)
+        task: dict[str, Any] = {"cachingOptions": {"enableCache": False}}
+        inputs = _inputs(task_params, task_arts)
+        if inputs:
+            task["inputs"] = inputs
+        return step.name, task, comp_name
+
+    # ------------------------------------------------------------------ groups
+
+    def _emit_groups(self) -> None:
+        for scope in sorted(self.scopes[1:], key=lambda s: -s.depth):
+            group = self.groups[scope.name]
+            component: dict[str, Any] = {"dag": {"tasks": scope.tasks}}
+            task: dict[str, Any] = {"componentRef": {"name": f"comp-{scope.name}"},
+                                    "taskInfo": {"name": scope.name}}
+            if scope.kind == "condition":
+                step = group.step
+                assert step is not None
+                cel = self._condition(step, scope)
+                task["triggerPolicy"] = {"condition": cel}
+            else:
+                extra = getattr(scope, "extra", {})
+                if extra.get("outputs"):
+                    component["dag"]["outputs"] = extra["outputs"]
+                    component["outputDefinitions"] = extra["outputDefinitions"]
+                number = scope.name.rsplit("-", 1)[1]
+                item = f"pipelinechannel--loop-item-param-{number}"
+                scope.parameters.setdefault(item, ({"parameterType": "STRUCT"}, {}))
+                task["parameterIterator"] = {
+                    "itemInput": item,
+                    "items": {"raw": json.dumps(group.items, sort_keys=True)}}
+                hyper = group.step.hyper if group.step else None
+                if hyper is not None and hyper.parallel_runs:
+                    task["iteratorPolicy"] = {"parallelismLimit": int(hyper.parallel_runs)}
+            definitions: dict[str, Any] = {}
+            if scope.parameters:
+                definitions["parameters"] = {k: d for k, (d, _) in scope.parameters.items()}
+            if scope.artifacts:
+                definitions["artifacts"] = {k: d for k, (d, _) in scope.artifacts.items()}
+            if definitions:
+                component["inputDefinitions"] = definitions
+            inputs = _inputs({k: w for k, (_, w) in scope.parameters.items() if w},
+                             {k: w for k, (_, w) in scope.artifacts.items()})
+            if inputs:
+                task["inputs"] = inputs
+            if scope.deps:
+                task["dependentTasks"] = sorted(scope.deps)
+            self.registry.add_dag(scope.name, component)
+            assert scope.parent is not None
+            scope.parent.tasks[scope.name] = task
+
+    def _condition(self, step: ir.Step, scope: Scope) -> str:
+        def resolve(ref: ir.ArgRef | ir.OutputRef) -> tuple[str, str]:
+            wiring = self._wire(ref, scope, step)
+            typ = self._ref_type(ref, step)
+            return wiring["componentInputParameter"], typ
+
+        try:
+            return to_cel(step.condition, resolve)
+        except ConditionError as exc:
+            raise FlowcError(f"step {step.name!r}: condition cannot run on KFP: {exc}",
+                             code="FC409", location=step.location) from None
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _task_dependencies(step: ir.Step) -> set[str]:
+    """Steps whose outputs the task itself (not its condition) reads, plus ``after``."""
+    deps: set[str] = set(step.after)
+    values = [step.function.image, *step.params.values(), *step.inputs.values()]
+    if step.hyper is not None:
+        values.append(step.hyper.params)
+    for value in values:
+        deps.update(ref.step for ref in ir.output_refs(value))
+    return deps
+
+
+def _component_base(handler: str) -> str:
+    """A component name from a handler (``train_model`` -> ``train-model``)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", handler.lower()).strip("-")
+    return name or "step"
+
+
+def _component(params: dict, artifacts: dict, out_params: dict, out_artifacts: dict) -> dict:
+    component: dict[str, Any] = {}
+    inputs: dict[str, Any] = {}
+    if artifacts:
+        inputs["artifacts"] = artifacts
+    if params:
+        inputs["parameters"] = params
+    if inputs:
+        component["inputDefinitions"] = inputs
+    outputs: dict[str, Any] = {}
+    if out_artifacts:
+        outputs["artifacts"] = out_artifacts
+    if out_params:
+        outputs["parameters"] = out_params
+    if outputs:
+        component["outputDefinitions"] = outputs
+    return component
+
+
+def _inputs(params: dict, artifacts: dict) -> dict:
+    inputs: dict[str, Any] = {}
+    if artifacts:
+        inputs["artifacts"] = artifacts
+    if params:
+        inputs["parameters"] = params
+    return inputs
+
+
+def _selector_metric(step: ir.Step) -> str | None:
+    selector = step.hyper.selector if step.hyper else None
+    if not selector:
+        return None
+    _, _, metric = selector.rpartition(".")
+    return metric or None
+
+
+def _common_type(step: ir.Step, name: str, candidates: list) -> str:
+    types = {literal_type(v) for v in candidates if v is not None}
+    if types == {"int", "float"}:
+        return "float"
+    if len(types) != 1:
+        raise type_error(f"hyper-parameter {name!r} mixes value types "
+                         f"({', '.join(sorted(t or 'None' for t in types))})", step,
+                         code="FC407")
+    return types.pop()  # type: ignore[return-value]
+
+
+def _handler_info(path: str, handler: str):
+    try:
+        from ...compiler.handlers import read_handler
+    except ImportError:
+        return None
+    try:
+        return read_handler(path, handler)
+    except Exception:  # an unparsable file is reported when the step runs
+        return None

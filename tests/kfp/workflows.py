@@ -1,0 +1,99 @@
+"""Hand-built IR workflows for the KFP backend tests (independent of the tracer)."""
+
+from __future__ import annotations
+
+import os
+
+from flowc import ir
+from flowc.diagnostics import Location
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+STEPS = ir.FunctionRef(name="steps", url="steps.py", image="python:3.11")
+
+
+def loc(line: int) -> Location:
+    return Location(file="workflow.py", line=line, col=5)
+
+
+def run(name, handler, *, params=None, inputs=None, outputs=(), after=(), condition=None,
+        hyper=None, function=STEPS, line=1):
+    return ir.Step(name=name, kind="run", function=function, handler=handler,
+                   params=params or {}, inputs=inputs or {},
+                   outputs=tuple(ir.Output(name=n, type=t) for n, t in outputs),
+                   after=tuple(after), condition=condition, hyper=hyper, location=loc(line))
+
+
+def diamond() -> ir.Workflow:
+    """make -> (total-a, total-b) -> report, plus an `after`-only step."""
+    O = ir.OutputRef
+    return ir.Workflow(
+        name="diamond", description="A diamond with an after edge.",
+        args=(ir.Arg(name="n", type="int", default=4), ir.Arg(name="label", type="str",
+                                                                default="sum")),
+        steps=(
+            run("make", "make", params={"n": ir.ArgRef("n"), "prefix": "r"},
+                outputs=[("data", "dataset"), ("count", "int")], line=10),
+            run("total-a", "total", inputs={"data": O("make", "data")},
+                params={"scale": 1.0}, outputs=[("total", "float")], line=11),
+            run("total-b", "total", inputs={"data": O("make", "data")},
+                params={"scale": 2.0}, outputs=[("total", "float")], line=12),
+            run("report", "report", params={"a": O("total-a", "total"),
+                                            "b": O("total-b", "total"),
+                                            "label": ir.Concat((ir.ArgRef("label"), "-",
+                                                                O("make", "count")))},
+                outputs=[("summary", "str")], line=13),
+            run("tail", "make", params={"n": 1}, outputs=[("data", "dataset"),
+                                                          ("count", "int")],
+                after=["report"], line=14),
+        ))
+
+
+def condition() -> ir.Workflow:
+    O = ir.OutputRef
+    cond = ir.Expr(">", (O("total", "total"), 5))
+    return ir.Workflow(
+        name="condition", args=(ir.Arg(name="n", type="int", default=4),),
+        steps=(
+            run("make", "make", params={"n": ir.ArgRef("n")},
+                outputs=[("data", "dataset"), ("count", "int")], line=20),
+            run("total", "total", inputs={"data": O("make", "data")},
+                outputs=[("total", "float")], line=21),
+            run("big", "report", params={"a": O("total", "total"), "b": 1.0, "label": "big"},
+                outputs=[("summary", "str")], condition=cond, line=22),
+            run("big-eval", "total", inputs={"data": O("make", "data")},
+                params={"scale": 10.0}, outputs=[("total", "float")], condition=cond,
+                line=23),
+            run("small", "report", params={"a": O("total", "total"), "b": 0.0,
+                                           "label": "small"},
+                outputs=[("summary", "str")],
+                condition=ir.Expr("not", (cond,)), line=24),
+        ))
+
+
+def hyper() -> ir.Workflow:
+    O = ir.OutputRef
+    return ir.Workflow(
+        name="hyper", args=(ir.Arg(name="n", type="int", default=5),),
+        steps=(
+            run("make", "make", params={"n": ir.ArgRef("n")},
+                outputs=[("data", "dataset"), ("count", "int")], line=30),
+            run("train", "train", inputs={"data": O("make", "data")}, params={"depth": 1},
+                outputs=[("model", "model")],
+                hyper=ir.Hyper(params={"lr": [0.1, 0.2, 0.3]}, selector="max.accuracy"),
+                line=31),
+            run("evaluate", "evaluate", inputs={"model": O("train", "model")},
+                params={"threshold": O("train", "accuracy")}, outputs=[("verdict", "str")],
+                line=32),
+        ))
+
+
+def chain(n: int, *, fan: bool = False) -> ir.Workflow:
+    """A chain (or fan-out from one source) of ``n`` identical report steps."""
+    O = ir.OutputRef
+    steps = [run("s0", "report", params={"a": 1.0, "b": 1.0}, outputs=[("summary", "str")])]
+    for i in range(1, n):
+        up = "s0" if fan else f"s{i - 1}"
+        steps.append(run(f"s{i}", "report", params={"a": 1.0, "b": 2.0,
+                                                    "label": O(up, "summary")},
+                         outputs=[("summary", "str")]))
+    return ir.Workflow(name=f"{'fan' if fan else 'chain'}-{n}", steps=tuple(steps))

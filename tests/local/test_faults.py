@@ -1,0 +1,118 @@
+"""Killed runners, signals and --resume: records stay whole and resume reruns only the rest."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+FLOW = """
+import flowc as fc
+
+def pipeline():
+    a = fc.run_function("steps.py", handler="add", name="a", params={"x": 1}, outputs=["sum:int"])
+    slow = fc.run_function("steps.py", handler="nap", name="slow",
+                           params={"seconds": SECONDS, "tag": "x"}, outputs=["tag:str"]).after(a)
+    fc.run_function("steps.py", handler="add", name="c", params={"x": a.outputs["sum"]},
+                    outputs=["sum:int"]).after(slow)
+"""
+
+
+def _start(project, seconds):
+    project.write("flow.py", FLOW.replace("SECONDS", str(seconds)))
+    return subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", "flow.py",
+                             "--progress", "plain"], cwd=project.dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_state(project, step, state, timeout=20):
+    deadline = time.time() + timeout
+    db = os.path.join(project.dir, ".flowc", "runs.db")
+    while time.time() < deadline:
+        if os.path.exists(db):
+            try:
+                with sqlite3.connect(db) as conn:
+                    row = conn.execute("SELECT run_id, state FROM steps WHERE name=?",
+                                       (step,)).fetchone()
+            except sqlite3.OperationalError:
+                row = None
+            if row and row[1] == state:
+                return row[0]
+        time.sleep(0.05)
+    raise AssertionError(f"step {step} never reached {state}")
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_resume_after_runner_killed_with_sigkill(project):
+    proc = _start(project, 30)
+    run_id = _wait_for_state(project, "slow", "running")
+    pid_file = os.path.join(project.dir, "nap-x.pid")
+    deadline = time.time() + 10
+    while not os.path.exists(pid_file) and time.time() < deadline:
+        time.sleep(0.02)
+    step_pid = int(open(pid_file).read())
+    before = project.step_rows(run_id)
+    assert before["a"]["state"] == "succeeded" and before["a"]["outputs"] == {"sum": 2}
+    proc.kill()  # SIGKILL: the runner gets no chance to clean up or record anything
+    proc.wait(timeout=10)
+    deadline = time.time() + 5
+    while _pid_alive(step_pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not _pid_alive(step_pid), "the step process outlived its killed runner"
+    rows = project.step_rows(run_id)
+    assert rows["a"] == before["a"]                     # whole, unchanged record
+    assert (rows["slow"]["state"], rows["c"]["state"]) == ("running", "pending")
+    listing = subprocess.run([sys.executable, "-m", "flowc.cli", "runs", "--format", "json"],
+                             cwd=project.dir, capture_output=True, text=True, check=True)
+    assert json.loads(listing.stdout)[0]["state"] == "interrupted"
+
+    # resume uses the recorded IR (slow keeps seconds=30), so make nap fast in the code
+    steps = os.path.join(project.dir, "steps.py")
+    text = open(steps).read().replace("time.sleep(seconds)", "time.sleep(min(seconds, 0.05))")
+    open(steps, "w").write(text)
+    resumed = subprocess.run([sys.executable, "-m", "flowc.cli", "run", "--resume", run_id,
+                              "--progress", "plain"], cwd=project.dir, capture_output=True,
+                             text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert f"run {run_id} succeeded" in resumed.stdout
+    after = project.step_rows(run_id)
+    assert {n: r["state"] for n, r in after.items()} == dict.fromkeys(["a", "slow", "c"],
+                                                                      "succeeded")
+    assert after["a"]["started"] == before["a"]["started"]  # not re-run
+    assert after["a"]["attempt"] == 1 and after["slow"]["attempt"] == 2
+    assert after["c"]["outputs"] == {"sum": 3}
+    with sqlite3.connect(os.path.join(project.dir, ".flowc", "runs.db")) as conn:
+        state, attempt = conn.execute("SELECT state, attempt FROM runs WHERE run_id=?",
+                                      (run_id,)).fetchone()
+    assert (state, attempt) == ("succeeded", 2)
+
+
+@pytest.mark.slow
+def test_sigterm_aborts_running_steps_and_records_them(project):
+    proc = _start(project, 30)
+    run_id = _wait_for_state(project, "slow", "running")
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    rows = project.step_rows(run_id)
+    assert rows["a"]["state"] == "succeeded"
+    assert rows["slow"]["state"] == "aborted"
+    assert rows["slow"]["ended"] - rows["slow"]["started"] < 10
+    assert rows["c"]["state"] == "aborted"
+    assert f"run {run_id} aborted" in out
+    with sqlite3.connect(os.path.join(project.dir, ".flowc", "runs.db")) as conn:
+        assert conn.execute("SELECT state FROM runs").fetchone()[0] == "aborted"

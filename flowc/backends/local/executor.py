@@ -467,7 +467,8 @@ class Executor:
         self._mark_started(name, masked, log_path)
         self._ready_units.append(_Unit(
             step=name, kind="deploy", params=masked,
-            work=lambda: start_server(fn, params, log_path=log_path, cwd=self.base_dir)))
+            work=lambda: start_server(fn, params, log_path=log_path,
+                                      resolve_store=lambda uri: resolve_store_uri(self.db, uri))))
 
     # ------------------------------------------------------------------ outcomes
 

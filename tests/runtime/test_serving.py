@@ -72,6 +72,7 @@ def test_endpoints(server, iris_model):
     assert payload["outputs"][0]["data"] == [0, 2] and payload["outputs"][0]["shape"] == [2]
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_errors(server):
     url = server.url
     status, payload = _request(f"{url}/v2/models/nope/infer", "POST", {"inputs": [[1]]})

@@ -136,7 +136,7 @@ _RULES = [
     Rule("FC500", "invalid-kfp-spec", E, "The KFP pipeline YAML is malformed",
          "The file looks like a compiled KFP pipeline but is missing required sections or has "
          "the wrong shape, so nothing else in it could be checked.",
-         "Recompile the pipeline instead of editing the YAML by hand."),
+         "Recompile the pipeline instead of editing the YAML by hand.", "kfp"),
     Rule("FC501", "dangling-producer-task", E, "An input names a producer task that does not exist",
          "A `taskOutputParameter`/`taskOutputArtifact` names a `producerTask` that is not a task "
          "of the same DAG. kfp's loader accepts it; the run fails.",
@@ -230,6 +230,10 @@ _RULES += [
     Rule("FC015", "path-outside-project", E, "A path escapes the project folder",
          "A workflow or function path points outside the project folder.",
          "Keep project files inside the project folder.", _T),
+    Rule("FC016", "unsupported-api", E, "The workflow uses an mlrun/kfp API flowc does not support",
+         "Inside workflow files `mlrun` and `kfp` are flowc's stand-ins; this attribute has no "
+         "stand-in.", "Use the supported DSL (run_function, build_function, deploy_function, "
+         "import_function, dsl.pipeline, dsl.Condition).", _T),
     Rule("FC103", "invalid-output-declaration", E, "An `outputs=[...]` entry is malformed",
          "Outputs are names (`\"model\"`) or `name:type` with a known type, each declared once.",
          "Fix the declaration.", _T),

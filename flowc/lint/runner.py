@@ -121,6 +121,10 @@ def _lint_workflow(target: Target, config: LintConfig, sources: SourceCache) -> 
         loaded = _load(target)
     except FlowcError as exc:
         diag = exc.diagnostic
+        if diag.code == "FC208" and diag.location is not None:
+            from .expressions import refine_expression_error
+
+            diag = refine_expression_error(diag, sources.text(diag.location.file))
         if diag.location is None:
             diag = Diagnostic(code=diag.code, message=diag.message, severity=diag.severity,
                               location=Location(file=target.path), hint=diag.hint)

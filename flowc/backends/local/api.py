@@ -276,6 +276,8 @@ def _load_for_project(project, name, workflow_path, workflow_handler, arguments)
         path = workflow_path if os.path.isabs(workflow_path) else os.path.join(context,
                                                                                workflow_path)
         target = f"{path}:{workflow_handler}" if isinstance(workflow_handler, str) else path
-        return load_workflow(target, project_dir=context, arguments=arguments or {})
+        saved = os.path.isfile(os.path.join(context, "project.yaml"))
+        return load_workflow(target, project_dir=context if saved else None,
+                             arguments=arguments or {})
     raise FlowcError("name a workflow: run(name), run(workflow_path=...) or "
                      "run(workflow_handler=fn)", code="FC001")

@@ -1,0 +1,169 @@
+"""CLI commands (plan, run, runs, logs), project.run, notifications and the git check."""
+
+import json
+import os
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from flowc.cli import cli
+
+FLOW = """
+import flowc as fc
+
+def pipeline(x: int = 2):
+    a = fc.run_function("steps.py", handler="add", name="a", params={"x": x}, outputs=["sum:int"])
+    fc.run_function("steps.py", handler="say", name="b", params={"word": f"w{a.outputs['sum']}"},
+                    outputs=["word:str"])
+    fc.run_function("steps.py", handler="say", name="c", params={"word": "free"})
+"""
+
+
+@pytest.fixture
+def flow(project, monkeypatch):
+    monkeypatch.chdir(project.dir)
+    project.write("flow.py", FLOW)
+    return project
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_plan_shows_stages_params_and_input_sources(flow):
+    result = invoke("plan", "flow.py", "-A", "x=7")
+    assert result.exit_code == 0, result.output
+    assert "stage 1:\n  a [run]" in result.output
+    assert "param x = 7" in result.output
+    assert "param word = w{{a.sum}}" in result.output
+    data = json.loads(invoke("plan", "flow.py", "--format", "json").output)
+    assert data["stages"] == [["a", "c"], ["b"]]
+    assert data["steps"][0]["handler"] == "add"
+    assert not os.path.exists(os.path.join(flow.dir, ".flowc", "runs.db"))  # ran nothing
+
+
+def test_run_then_runs_show_and_logs(flow):
+    result = invoke("run", "flow.py", "-A", "x=3", "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("run ") and " succeeded in " in last
+    run_id = last.split()[1]
+    listing = json.loads(invoke("runs", "--format", "json").output)
+    assert [r["run_id"] for r in listing] == [run_id]
+    shown = json.loads(invoke("runs", "show", run_id, "--format", "json").output)
+    assert shown["run_id"] == run_id and shown["state"] == "succeeded"
+    steps = {s["name"]: s for s in shown["steps"]}
+    assert steps["b"]["results"] == {"word": "w4"}
+    assert isinstance(steps["b"]["started"], float) and steps["b"]["ended"] >= steps["b"]["started"]
+    assert set(steps) == {"a", "b", "c"}
+    text = invoke("runs", "show", run_id[:12]).output  # a unique prefix works
+    assert "word=w4" in text
+    logs = invoke("logs", run_id, "b").output
+    assert "saying w4" in logs
+    assert "==> c [succeeded] <==" in invoke("logs", run_id).output
+    bad = invoke("logs", run_id, "nope")
+    assert bad.exit_code == 2 and "no step 'nope'" in bad.output
+
+
+def test_run_exit_status_and_json_progress(flow):
+    flow.write("bad.py", FLOW.replace('handler="say", name="c"', 'handler="boom", name="c"'))
+    result = invoke("run", "bad.py", "--progress", "json")
+    assert result.exit_code == 1
+    events = [json.loads(line) for line in result.output.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
+    assert "StepFailed" in kinds and kinds.count("StepSucceeded") == 2
+    assert events[-1]["state"] == "failed"
+
+
+def test_run_refuses_unknown_resume_and_bad_usage(flow):
+    result = invoke("run", "--resume", "does-not-exist")
+    assert result.exit_code == 2 and "no run" in result.output
+    assert invoke("run").exit_code == 2
+
+
+def test_git_dirty_check_refuses_unless_dirty(flow):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+                       cwd=flow.dir, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "flow.py", "steps.py")
+    git("commit", "-q", "-m", "x")
+    assert invoke("run", "flow.py", "--progress", "quiet").exit_code == 0  # clean: runs
+    with open(os.path.join(flow.dir, "flow.py"), "a") as handle:
+        handle.write("\n# edit\n")
+    refused = invoke("run", "flow.py", "--progress", "quiet")
+    assert refused.exit_code == 2 and "--dirty" in refused.output
+    assert invoke("run", "flow.py", "--dirty", "--progress", "quiet").exit_code == 0
+
+
+class _Collector(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    _Collector.received = []
+    server = HTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", _Collector.received
+    server.shutdown()
+    server.server_close()
+
+
+def test_project_run_with_notifications(flow, http_server, monkeypatch, capsys):
+    from flowc.project import new_project
+
+    url, received = http_server
+    monkeypatch.setenv("SLACK_WEBHOOK", url + "/slack")
+    project = new_project("demo", flow.dir)
+    project.set_workflow("main", "flow.py")
+    project.save()
+    project.notifiers.add_notification(notification_type="webhook", params={"url": url + "/hook"})
+    project.notifiers.add_notification(notification_type="webhook",
+                                       params={"url": "http://127.0.0.1:9/refused"})
+    project.notifiers.add_notification(notification_type="console")
+    run = project.run("main", arguments={"x": 5}, watch=True, progress="quiet")
+    assert run.state == "succeeded"
+    assert run.outputs["b"] == {"word": "w6"}
+    paths = sorted(p for p, _ in received)
+    assert paths == ["/hook", "/slack"]
+    hook = dict(received)["/hook"]
+    assert hook["run_id"] == run.run_id and hook["state"] == "succeeded"
+    assert [s["name"] for s in hook["steps"]] == ["a", "b", "c"]
+    assert "w6" in json.dumps(dict(received)["/slack"]) or "b: succeeded" in \
+        dict(received)["/slack"]["text"]
+    err = capsys.readouterr().err
+    assert "warning: notification 'webhook' failed" in err  # the refused one: warned, run ok
+
+
+def test_project_run_in_background_and_with_a_callable(flow):
+    from flowc.project import new_project
+
+    project = new_project("demo", flow.dir)
+    run = project.run(workflow_path="flow.py", watch=False, arguments={"x": 1})
+    run.wait_for_completion()
+    assert run.state == "succeeded" and run.outputs["a"] == {"sum": 2}
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("flowmod", os.path.join(flow.dir, "flow.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    run = project.run(workflow_handler=module.pipeline, arguments={"x": 10}, progress="quiet",
+                      max_parallel=1)
+    assert run.state == "succeeded" and run.outputs["a"] == {"sum": 11}

@@ -129,6 +129,17 @@ class _SpecChecker:
                             "deploymentSpec.executors" if label else
                             f"component {name!r} has neither a `dag` nor an `executorLabel`")
                     yield finding("FC504", what, self.loc(comp, where))
+        # Loop items are typed loosely by kfp (items of a `list` become STRING): no type check.
+        self.loop_items: dict[str, set[str]] = {}
+        for owner in [spec["root"], *components.values()]:
+            for task in self.section(owner, "dag", "tasks").values():
+                if not isinstance(task, dict):
+                    continue
+                comp_name = self.section(task, "componentRef").get("name")
+                for iterator in ("parameterIterator", "artifactIterator"):
+                    item = self.section(task, iterator).get("itemInput")
+                    if item and comp_name:
+                        self.loop_items.setdefault(comp_name, set()).add(item)
         yield from self.check_dag(spec["root"], "root")
         for name, comp in components.items():
             if isinstance(comp, dict) and isinstance(comp.get("dag"), dict):
@@ -145,6 +156,7 @@ class _SpecChecker:
             yield self.shape_error(dag, "tasks", f"{owner_name}: `dag.tasks` must be a mapping")
             return
         owner_inputs = self.section(owner, "inputDefinitions")
+        self.current_loop_items = self.loop_items.get(owner_name, set())
         edges: dict[str, list[str]] = {name: [] for name in tasks}
         for task_name, task in tasks.items():
             if not isinstance(task, dict):
@@ -269,7 +281,7 @@ class _SpecChecker:
                 yield finding("FC510", f"task {task!r} reads input {source!r}, which the "
                               "enclosing DAG does not declare",
                               self.loc(spec, "componentInputParameter"))
-            else:
+            elif source not in self.current_loop_items:
                 have = self.section(owner_inputs, "parameters", source).get("parameterType")
                 yield from self._param_types(task, key, want, have, where)
         elif "runtimeValue" in spec:

@@ -55,8 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif kind == "select":
             output = select_best(executor_input, spec)
         elif kind == "deploy":
-            from .kfp_deploy import deploy
-
             output = deploy(executor_input, spec, options.get("source"))
         else:
             raise ExecutorError(f"unknown spec kind {kind!r}")
@@ -370,3 +368,46 @@ def select_best(executor_input: dict, spec: dict) -> dict:
     print(f"flowc: best trial {index + 1} of {len(spec.get('items') or [])} "
           f"({spec.get('selector') or 'first'}): {json.dumps((spec.get('items') or [{}])[index] if spec.get('items') else {})}")
     return _executor_output(executor_input, outputs, results, artifacts)
+
+
+# ------------------------------------------------------------------ deploy
+
+
+def deploy(executor_input: dict, spec: dict, source: str | None) -> dict:
+    """Create or update the KServe InferenceService; outputs ``endpoint`` and ``name``."""
+    from ..backends.kfp import kserve
+    from .core import StepFailed
+
+    values = (executor_input.get("inputs", {}).get("parameterValues") or {})
+
+    def artifact_uri(channel: str) -> str:
+        entries = _artifact_entry(executor_input, "inputs", channel)
+        if not entries:
+            raise ExecutorError(f"model artifact {channel!r} is missing")
+        uri = entries[0].get("uri", "")
+        name = (entries[0].get("metadata") or {}).get("flowc_file")
+        return f"{uri.rstrip('/')}/{name}" if name else uri
+
+    params = {name: resolve_template(t, values, artifact_uri)
+              for name, t in (spec.get("templates") or {}).items()}
+    models = params.get("models") or []
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise StepFailed("deploy: models must be a list of {key, model_path} entries")
+    name = kserve.service_name(spec.get("project"), spec.get("function") or "serving")
+    namespace = kserve.namespace()
+    manifest = kserve.inference_service(
+        name=name, namespace=namespace, image=spec.get("serving_image") or "python:3.11-slim",
+        models=models, source_code=source, class_name=spec.get("default_class"),
+        env=params.get("env") if isinstance(params.get("env"), dict) else None,
+        function=spec.get("function") or "")
+    try:
+        client = kserve.KubeClient()
+        kserve.apply(client, manifest)
+        timeout = float(os.environ.get("FLOWC_DEPLOY_TIMEOUT", "600"))
+        url = kserve.wait_ready(client, namespace, name, timeout=timeout,
+                                interval=float(os.environ.get("FLOWC_DEPLOY_POLL", "2")))
+    except kserve.DeployError as exc:
+        raise StepFailed(f"deploy {name}: {exc}") from None
+    print(f"flowc: InferenceService {namespace}/{name} ready at {url}")
+    outputs = [(str(n), str(t)) for n, t in spec.get("outputs") or ()]
+    return _executor_output(executor_input, outputs, {"endpoint": url, "name": name}, {})

@@ -19,6 +19,7 @@ from typing import Any
 from .types import COMMENT_TYPE
 
 _PB2_MODULE = "kfp.pipeline_spec.pipeline_spec_pb2"
+_PRIVATE_NAME = "flowc_kfp_pipeline_spec_pb2"
 _pb2: ModuleType | None = None
 
 
@@ -38,13 +39,14 @@ def pipeline_spec_pb2() -> ModuleType:
     for entry in sys.path:
         candidate = os.path.join(entry or ".", "kfp", "pipeline_spec", "pipeline_spec_pb2.py")
         if os.path.isfile(candidate):
-            spec = importlib.util.spec_from_file_location(_PB2_MODULE, candidate)
+            # A private module name: the kfp package stays untouched. If kfp later imports
+            # its own copy, protobuf finds the identical .proto already in the default
+            # descriptor pool and both copies share the same message classes.
+            spec = importlib.util.spec_from_file_location(_PRIVATE_NAME, candidate)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
-            # Registered under its real name: a later `import kfp` finds and reuses it
-            # instead of adding the same .proto file to the descriptor pool twice.
-            sys.modules[_PB2_MODULE] = module
+            sys.modules[_PRIVATE_NAME] = module
             _pb2 = module
             return module
     raise ImportError("kfp-pipeline-spec is not installed (pip install kfp-pipeline-spec)")

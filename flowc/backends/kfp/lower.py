@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import __version__, ir
-from ...diagnostics import ArgumentError, FlowcError
+from ...diagnostics import ArgumentError, CycleError, FlowcError
 from . import components as comps
 from .conditions import ConditionError, to_cel
 from .scopes import (OutsideScopeError, Scope, arg_channel, lowest_common, output_channel,
@@ -173,6 +173,10 @@ class _Lowering:
                 if up not in self.steps:
                     raise FlowcError(f"step {step.name!r} refers to unknown step {up!r}",
                                      code="FC101", location=step.location)
+                if up not in reach:
+                    raise CycleError(f"step {step.name!r} depends on step {up!r}, which does "
+                                     "not run before it (a cycle)", code="FC104",
+                                     location=step.location)
             upstream_reach = frozenset().union(*(
                 reach[u] | ({id(group_of[u])} if group_of[u] is not None else set())
                 for u in step.upstream()))
@@ -697,8 +701,8 @@ class _Lowering:
             step.function.image if isinstance(step.function.image, str) and
             step.function.image and not params.get("image") else None) or \
             self.options.default_image
-        requirements = list(step.function.requirements) + list(params.get("requirements")
-                                                               or [])
+        requirements = list(dict.fromkeys([*step.function.requirements,
+                                           *(params.get("requirements") or [])]))
         commands = params.get("commands") or []
         if isinstance(commands, str):
             commands = [commands]

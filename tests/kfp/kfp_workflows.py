@@ -42,7 +42,7 @@ def diamond() -> ir.Workflow:
                                             "label": ir.Concat((ir.ArgRef("label"), "-",
                                                                 O("make", "count")))},
                 outputs=[("summary", "str")], line=13),
-            run("tail", "make", params={"n": 1}, outputs=[("data", "dataset"),
+            run("tail", "make", params={"n": 1, "prefix": "t"}, outputs=[("data", "dataset"),
                                                           ("count", "int")],
                 after=["report"], line=14),
         ))

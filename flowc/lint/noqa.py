@@ -39,7 +39,7 @@ def parse_noqa(text: str) -> dict[int, NoqaComment]:
         base = match.start("codes")
         for code in _CODE.finditer(match.group("codes")):
             name = code.group(0).upper()
-            if name.startswith("FC"):
+            if re.fullmatch(r"FC\d{3}", name):
                 codes.setdefault(name, base + code.start() + 1)
         if codes:
             result[number] = NoqaComment(line=number, col=match.start() + 1, codes=codes)

@@ -224,3 +224,51 @@ def test_step_call_and_result_json_round_trip():
         ("m", "model"), ("plain", "artifact")]
     with pytest.raises(ValueError, match="missing step"):
         StepCall.from_json({"run_id": "r", "handler": "h", "artifact_dir": "/a"})
+
+
+def test_parameter_values_never_appear_in_failure_messages_or_logs(make_call, capsys):
+    call = make_call("def f(context, needed, token=None):\n    pass\n", "f",
+                     params={"token": "s3cr3t-value", "other": "hunter2"})
+    with pytest.raises(StepFailed) as info:
+        execute(call)
+    assert "needed" in str(info.value) and "token" in str(info.value)
+    assert "s3cr3t-value" not in str(info.value) and "hunter2" not in str(info.value)
+    import os as _os
+
+    _os.environ["FLOWC_LOG_LEVEL"] = "debug"
+    try:
+        ok = make_call("def f(token):\n    return {'n': len(token)}\n", "f",
+                       params={"token": "s3cr3t-value", "other": "hunter2"})
+        assert execute(ok).results == {"n": 12}
+    finally:
+        del _os.environ["FLOWC_LOG_LEVEL"]
+    err = capsys.readouterr().err
+    assert "other" in err  # the ignored param is named ...
+    assert "hunter2" not in err and "s3cr3t-value" not in err  # ... its value is not
+
+
+def test_module_cache_reloads_a_changed_file(tmp_path):
+    import time
+
+    source = tmp_path / "cached_handlers.py"
+    source.write_text("COUNT = []\n\ndef f():\n    COUNT.append(1)\n    return {'n': len(COUNT)}\n")
+    call = StepCall(step="s", run_id="r", project=None, handler="f", source_file=str(source),
+                    source_code=None, artifact_dir=str(tmp_path / "art"))
+    assert execute(call).results == {"n": 1}
+    assert execute(call).results == {"n": 2}  # same module object: loaded once
+    time.sleep(0.01)
+    source.write_text("def f():\n    return {'n': 'new'}\n")
+    assert execute(call).results == {"n": "new"}
+
+
+def test_relogging_a_model_replaces_the_folder(make_call):
+    call = make_call("""
+        def f(context):
+            context.log_model("m", {"v": 1})
+            context.log_model("m", {"v": 2})
+    """, "f", outputs=[("m", "model")])
+    result = execute(call)
+    from flowc.runtime.artifacts import load_model
+
+    assert load_model(result.artifacts["m"]["path"]) == {"v": 2}
+    assert sorted(os.listdir(call.artifact_dir)) == ["m"]

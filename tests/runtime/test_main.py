@@ -65,3 +65,65 @@ def test_result_to_stdout(make_call, tmp_path):
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["results"] == {"ok": True}
     assert StepCall.from_json(json.loads(call_file.read_text())) == call
+
+
+def test_kfp_command_dispatches_to_the_kfp_executor(monkeypatch):
+    import flowc.runtime.kfp_executor as kfp_executor
+    from flowc.runtime.__main__ import main
+
+    seen = []
+    monkeypatch.setattr(kfp_executor, "main", lambda argv: seen.append(argv) or 3)
+    assert main(["kfp", "--executor-input", "{}"]) == 3
+    assert seen == [["--executor-input", "{}"]]
+
+
+def test_serve_command_errors(tmp_path):
+    proc = _run("serve", "--spec", str(tmp_path / "missing.json"))
+    assert proc.returncode == 2 and "cannot read serve spec" in proc.stderr
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"class_name": "X", "models": []}))
+    proc = _run("serve", "--spec", str(spec))
+    assert proc.returncode == 2 and "needs source_file or source_code" in proc.stderr
+    source = tmp_path / "srv.py"
+    source.write_text("from flowc.runtime.serving import V2ModelServer\n\n"
+                      "class Bad(V2ModelServer):\n    def load(self):\n"
+                      "        raise OSError('disk gone')\n")
+    spec.write_text(json.dumps({"source_file": str(source), "class_name": "Bad",
+                                "models": [{"key": "m"}]}))
+    proc = _run("serve", "--spec", str(spec))
+    assert proc.returncode == 1 and "disk gone" in proc.stderr and proc.stdout == ""
+
+
+def test_serve_ready_file_and_sigterm(tmp_path):
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    source = tmp_path / "srv.py"
+    source.write_text("from flowc.runtime.serving import V2ModelServer\n\n"
+                      "class Echo(V2ModelServer):\n    def load(self):\n        pass\n\n"
+                      "    def predict(self, body):\n        return body['inputs']\n")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"source_code": source.read_text(), "class_name": "Echo",
+                                "models": [{"key": "echo"}]}))
+    ready = tmp_path / "ready.json"
+    proc = subprocess.Popen([sys.executable, "-m", "flowc.runtime", "serve", "--spec",
+                             str(spec), "--ready-file", str(ready)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        info = json.loads(ready.read_text())
+        assert info["url"] == url and info["pid"] == proc.pid and info["models"] == ["echo"]
+        req = urllib.request.Request(f"{url}/v2/models/echo/infer", method="POST",
+                                     data=json.dumps({"inputs": [7]}).encode())
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert json.loads(resp.read())["outputs"] == [7]
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

@@ -32,7 +32,7 @@ def diamond() -> ir.Workflow:
                                                                 default="sum")),
         steps=(
             run("make", "make", params={"n": ir.ArgRef("n"), "prefix": "r"},
-                outputs=[("data", "dataset"), ("count", "int")], line=10),
+                outputs=[("data", "dataset"), ("count", "int"), ("first", "str")], line=10),
             run("total-a", "total", inputs={"data": O("make", "data")},
                 params={"scale": 1.0}, outputs=[("total", "float")], line=11),
             run("total-b", "total", inputs={"data": O("make", "data")},
@@ -40,10 +40,10 @@ def diamond() -> ir.Workflow:
             run("report", "report", params={"a": O("total-a", "total"),
                                             "b": O("total-b", "total"),
                                             "label": ir.Concat((ir.ArgRef("label"), "-",
-                                                                O("make", "count")))},
+                                                                O("make", "first")))},
                 outputs=[("summary", "str")], line=13),
-            run("tail", "make", params={"n": 1, "prefix": "t"}, outputs=[("data", "dataset"),
-                                                          ("count", "int")],
+            run("tail", "make", params={"n": 1, "prefix": "t"},
+                outputs=[("data", "dataset"), ("count", "int"), ("first", "str")],
                 after=["report"], line=14),
         ))
 
@@ -97,3 +97,23 @@ def chain(n: int, *, fan: bool = False) -> ir.Workflow:
                                                     "label": O(up, "summary")},
                          outputs=[("summary", "str")]))
     return ir.Workflow(name=f"{'fan' if fan else 'chain'}-{n}", steps=tuple(steps))
+
+
+IRIS = ir.FunctionRef(name="iris", url="iris_steps.py", image="python:3.11")
+
+
+def iris() -> ir.Workflow:
+    """gen -> train -> test, with pandas/sklearn data and a model folder."""
+    O = ir.OutputRef
+    return ir.Workflow(
+        name="iris", args=(ir.Arg(name="test_size", type="float", default=0.25),),
+        steps=(
+            run("gen", "gen", function=IRIS, outputs=[("iris", "dataset")], line=40),
+            run("train", "train", function=IRIS, inputs={"dataset": O("gen", "iris")},
+                params={"test_size": ir.ArgRef("test_size")},
+                outputs=[("model", "model"), ("test_set", "dataset"), ("accuracy", "float")],
+                line=41),
+            run("test", "test", function=IRIS, inputs={"model": O("train", "model"),
+                                                       "test_set": O("train", "test_set")},
+                outputs=[("test_accuracy", "float")], line=42),
+        ))

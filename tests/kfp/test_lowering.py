@@ -85,10 +85,10 @@ def test_fstring_lowers_to_kfp_placeholders():
     params = dag_of(spec)["report"]["inputs"]["parameters"]
     assert params["label"] == {"runtimeValue": {"constant":
         "{{$.inputs.parameters['pipelinechannel--label']}}-"
-        "{{$.inputs.parameters['pipelinechannel--make--count']}}"}}
+        "{{$.inputs.parameters['pipelinechannel--make--first']}}"}}
     assert params["pipelinechannel--label"] == {"componentInputParameter": "label"}
-    assert params["pipelinechannel--make--count"] == {
-        "taskOutputParameter": {"producerTask": "make", "outputParameterKey": "count"}}
+    assert params["pipelinechannel--make--first"] == {
+        "taskOutputParameter": {"producerTask": "make", "outputParameterKey": "first"}}
     comp = spec["components"][dag_of(spec)["report"]["componentRef"]["name"]]
     assert comp["inputDefinitions"]["parameters"]["label"] == {"parameterType": "STRING"}
 
@@ -162,7 +162,7 @@ def test_run_executor_embeds_source_and_runs_flowc_runtime():
         assert source == handle.read()
     runtime_spec = json.loads(args[args.index("--spec") + 1])
     assert runtime_spec["handler"] == "make"
-    assert runtime_spec["outputs"] == [["data", "dataset"], ["count", "int"]]
+    assert runtime_spec["outputs"] == [["data", "dataset"], ["count", "int"], ["first", "str"]]
 
 
 def test_secrets_become_secret_as_env_never_values():

@@ -18,12 +18,15 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
                      output: str | None = None, registry: str | None = None,
                      base_dir: str | None = None, project: str | None = None,
                      secret_name: str | None = None, default_image: str | None = None,
-                     hyper_seed: int | None = None, validate: bool = True) -> str:
+                     hyper_seed: int | None = None, share_components: bool = True,
+                     validate: bool = True) -> str:
     """Compile a ``LoadedWorkflow`` or an ``ir.Workflow`` to PipelineSpec YAML text.
 
     ``arguments`` override the workflow's argument defaults (a LoadedWorkflow's own
     ``arguments`` are used otherwise); ``output`` writes the YAML atomically; ``validate``
-    parses the result strictly into the protobuf messages (on by default).
+    parses the result strictly into the protobuf messages (on by default);
+    ``share_components=False`` gives every step its own component (needed under kfp.local,
+    which stores outputs by component name).
     """
     from ... import ir
     from .emit import check_strict, dump_yaml
@@ -43,7 +46,8 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
         project_name = project or workflow.project or getattr(project_obj, "name", None)
         if registry is None and project_obj is not None:
             registry = _project_registry(project_obj)
-    options = Options(registry=registry, secret_name=secret_name, hyper_seed=hyper_seed)
+    options = Options(registry=registry, secret_name=secret_name, hyper_seed=hyper_seed,
+                      share_components=share_components)
     if default_image:
         options.default_image = default_image
     lowered = lower(workflow, arguments=args, base_dir=base, project=project_name,

@@ -85,6 +85,7 @@ def _shell_quote(text: str) -> str:
 class Registry:
     """Components and executors by content: identical definitions share one entry."""
 
+    share: bool = True
     components: dict[str, dict] = field(default_factory=dict)
     executors: dict[str, dict] = field(default_factory=dict)
     platform_executors: dict[str, dict] = field(default_factory=dict)
@@ -96,7 +97,7 @@ class Registry:
         """Register a container component; returns its ``comp-...`` name."""
         key = spec_json({"c": component, "e": executor, "p": platform})
         name = self._by_key.get(key)
-        if name is not None:
+        if name is not None and self.share:
             return name
         suffix = self.unique(base)
         name = f"comp-{suffix}"

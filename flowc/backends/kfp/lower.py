@@ -47,6 +47,10 @@ class Options:
     secret_name: str | None = None       # Kubernetes secret holding project secrets
     hyper_seed: int | None = None        # random strategy seed (default: from the step name)
     enable_cache: bool = True
+    # Identical step definitions share one component and executor. kfp.local names output
+    # folders after the component, so tasks sharing one overwrite each other's artifacts
+    # there (KFP itself keys outputs by task); turn sharing off to run under kfp.local.
+    share_components: bool = True
 
 
 @dataclass
@@ -85,7 +89,7 @@ class _Lowering:
         self.groups: dict[str, _Group] = {}
         self.exec_scope: dict[str, Scope] = {}
         self.out_scope: dict[str, Scope] = {}
-        self.registry = comps.Registry()
+        self.registry = comps.Registry(share=options.share_components)
         self.secret_executors: dict[str, dict] = {}
         self._counter = 0
         self._sources: dict[str, tuple[str, str, Any]] = {}

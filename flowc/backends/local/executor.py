@@ -159,6 +159,8 @@ class Executor:
     def run(self) -> RunRecord:
         """Execute to the end; returns the final run record."""
         self.started = time.time()
+        if self.options.launcher == "forkserver" and self._needs_launcher():
+            self._launcher.spawn()  # starts while the run is being recorded
         os.makedirs(self.log_dir, exist_ok=True)
         if self.resume:
             self._load_resumed()

@@ -25,14 +25,21 @@ import sys
 import traceback
 
 
-def _set_parent_death_signal() -> None:
+_prctl = None  # libc's prctl, looked up once in the server (importing ctypes per child is slow)
+
+
+def _load_prctl():
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+def _set_parent_death_signal() -> None:
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the server
 
 
 def write_json_atomic(path: str, data: dict) -> None:
@@ -102,11 +109,18 @@ def serve(socket_path: str, preload: list[str]) -> None:
 
     import flowc.runtime.core  # noqa: F401  (the point of the server: imported once)
 
+    global _prctl
+    _prctl = _load_prctl()
+
     for module in preload:
         try:
             importlib.import_module(module)
         except ImportError as exc:
             print(f"flowc fork server: cannot preload {module}: {exc}", file=sys.stderr)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # children share the pre-imported objects; no copy-on-write from GC passes
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(256)

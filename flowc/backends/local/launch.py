@@ -42,6 +42,9 @@ class Launcher:
 
     name = "base"
 
+    def spawn(self) -> None:
+        """Begin preparing without blocking (see :meth:`start`)."""
+
     def start(self) -> None:
         """Prepare (e.g. start a server); called once before the first job."""
 
@@ -105,13 +108,15 @@ class ForkServerLauncher(Launcher):
         self._proc: subprocess.Popen | None = None
         self._dir: str | None = None
         self._lock = threading.Lock()
+        self._ready = False
 
     @property
     def socket_path(self) -> str:
         assert self._dir is not None
         return os.path.join(self._dir, "fork.sock")
 
-    def start(self) -> None:
+    def spawn(self) -> None:
+        """Start the server process without waiting for it (it gets ready in the background)."""
         with self._lock:
             if self._proc is not None:
                 return
@@ -120,15 +125,24 @@ class ForkServerLauncher(Launcher):
                 [self.python, "-m", "flowc.backends.local.forkserver", self.socket_path,
                  *self.preload],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            assert self._proc.stdout is not None
+            self._ready = False
+
+    def start(self) -> None:
+        """Spawn the server if needed and wait until it accepts steps."""
+        self.spawn()
+        with self._lock:
+            if self._ready:
+                return
+            assert self._proc is not None and self._proc.stdout is not None
             line = self._proc.stdout.readline()
             if line.strip() != b"ready":
                 self._proc.kill()
                 raise StepError("the flowc fork server did not start "
                                 f"(exit {self._proc.wait()}); run with --in-process to debug")
+            self._ready = True
 
     def run(self, job: Job) -> dict:
-        if self._proc is None:
+        if not self._ready:
             self.start()
         request = {"call": job.call, "result": job.result_path, "log": job.log_path,
                    "cwd": job.cwd, "env": job.env}

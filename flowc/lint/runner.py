@@ -137,6 +137,15 @@ def _lint_workflow(target: Target, config: LintConfig, sources: SourceCache) -> 
 
 
 def _load(target: Target):
+    """Trace the target; what the workflow prints while traced is not part of the report."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return _load_quietly(target)
+
+
+def _load_quietly(target: Target):
     from ..compiler.loader import load_workflow
 
     if target.kind == "project-workflow":

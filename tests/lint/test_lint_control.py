@@ -162,3 +162,19 @@ def test_folder_discovery_projects_pipelines_and_kfp_yaml(workdir, cli):
     found = sorted((d["filename"], d["code"]) for d in json.loads(out))
     assert found == [("compiled.yaml", "FC501"), ("proj/main.py", "FC216"),
                      ("standalone.py", "FC301")]
+
+
+def test_workflow_prints_do_not_leak_into_the_report(cli):
+    code, out, err = cli("lint", "--format", "json", "fc011_bad.py", cwd=RULE_FIXTURES)
+    assert [d["code"] for d in json.loads(out)] == ["FC011"]
+    assert "goes nowhere" not in out + err
+
+
+def test_report_to_file(cli, workdir):
+    _project(workdir)
+    code, out, _ = cli("lint", "--format", "sarif", "-o", "report.sarif", "flow.py",
+                       cwd=workdir)
+    assert code == 1 and out == ""
+    document = json.loads((workdir / "report.sarif").read_text())
+    assert document["runs"][0]["results"][0]["ruleId"] == "FC216"
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".flowc-")] == []

@@ -9,8 +9,8 @@ from flowc.ir import Arg, FunctionRef, Output, OutputRef, Step, Workflow
 from flowc.lint.catalog import RULES
 from lint_helpers import RULE_FIXTURES, codes, lint
 
-BAD = sorted(p.name for p in RULE_FIXTURES.glob("fc*_bad.py"))
-GOOD = sorted(p.name for p in RULE_FIXTURES.glob("fc*_good.py"))
+BAD = sorted(p.name for p in RULE_FIXTURES.glob("fc*_bad*.py"))
+GOOD = sorted(p.name for p in RULE_FIXTURES.glob("fc*_good*.py"))
 # Rules the tracer never produces from real workflow code: tested on hand-built IR below.
 IR_ONLY = {"FC107", "FC402"}
 # FC5xx rules are tested by mutating kfp-compiled YAML (test_lint_kfp_yaml.py).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...diagnostics import Diagnostic
-from ...ir import output_refs
+from ...ir import OutputRef, output_refs
 from ..catalog import finding
 from ..kfp_yaml import find_cycles
 from . import check
@@ -90,7 +90,12 @@ def redundant_after(ctx: WorkflowContext) -> Iterator[Diagnostic]:
             if name not in upstream:
                 continue
             if name in data:
-                why = f"it already reads an output of {name!r}"
+                image = step.function.image
+                only_image = isinstance(image, OutputRef) and image.step == name and not any(
+                    ref.step == name for value in step.values() if value is not image
+                    for ref in output_refs(value))
+                why = (f"it already runs on the image that {name!r} builds" if only_image
+                       else f"it already reads an output of {name!r}")
             else:
                 via = _ancestor_via(upstream, step.name, name)
                 if via is None:

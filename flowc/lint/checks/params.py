@@ -124,18 +124,20 @@ def selector_results(ctx: WorkflowContext) -> Iterator[Diagnostic]:
         if hyper is None:
             continue
         info, _ = ctx.handler(step)
-        if info is None or not info.logged:
-            continue  # nothing statically known about what the handler logs
-        known = set(info.logged) | {o.name for o in step.outputs}
+        facts = ctx.logged_results(step)
+        if info is None or facts is None or facts[1]:
+            continue  # unknown handler, or it logs computed keys: nothing certain to say
+        logged = facts[0]
+        known = logged | {o.name for o in step.outputs}
         if hyper.selector:
             result = hyper.selector.split(".", 1)[1] if "." in hyper.selector else hyper.selector
             if result not in known:
-                close = difflib.get_close_matches(result, sorted(info.logged), n=1)
+                close = difflib.get_close_matches(result, sorted(logged), n=1)
                 yield finding("FC220", f"selector {hyper.selector!r} picks by result {result!r}, "
                               f"which handler {info.name!r} never logs",
                               _option_location(ctx, step, "selector"),
                               hint=f"did you mean {close[0]!r}?" if close else
-                              f"it logs: {', '.join(sorted(info.logged))}")
+                              f"it logs: {', '.join(sorted(logged)) or 'nothing'}")
         for value in walk_values(hyper.stop_condition):
             if isinstance(value, Name) and value.id not in known:
                 yield finding("FC220", f"stop_condition reads result {value.id!r}, which "

@@ -68,6 +68,7 @@ class RunFinished(Event):
     duration: float
     steps: tuple[tuple[str, str, float | None], ...]   # (name, display state, duration)
     error: str | None = None
+    artifact_dir: str | None = None                    # <artifact-path>/<run-id>
 
 
 Listener = Callable[[Event], None]

@@ -197,7 +197,8 @@ class Executor:
                 self.run_id, state=final, duration=time.time() - self.started,
                 steps=tuple((r.name, r.display_state, r.duration)
                             for r in self.db.get_run(self.run_id).steps),
-                error=error or (None if final == states.SUCCEEDED else self._abort_reason)))
+                error=error or (None if final == states.SUCCEEDED else self._abort_reason),
+                artifact_dir=os.path.join(self.artifact_path, self.run_id)))
         record = self.db.get_run(self.run_id)
         assert record is not None
         return record

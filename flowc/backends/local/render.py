@@ -47,6 +47,11 @@ def final_line(event: RunFinished) -> str:
     return text
 
 
+def where_line(event: RunFinished) -> str:
+    return (f"artifacts: {event.artifact_dir}  (details: flowc runs show {event.run_id}; "
+            f"logs: flowc logs {event.run_id})")
+
+
 class PlainRenderer:
     """One line per event, for CI logs and pipes."""
 
@@ -82,6 +87,8 @@ class PlainRenderer:
             self._line(event, text)
         elif isinstance(event, RunFinished):
             self.out.write(summary_table(event.steps) + "\n")
+            if event.artifact_dir:
+                self.out.write(where_line(event) + "\n")
             self.out.write(final_line(event) + "\n")
             self.out.flush()
 
@@ -174,6 +181,8 @@ class RichRenderer:
             for name, state, duration in event.steps:
                 table.add_row(name, state, format_duration(duration))
             self.out.print(table)
+            if event.artifact_dir:
+                self.out.print(where_line(event), highlight=False)
             self.out.print(final_line(event), highlight=False)
 
 

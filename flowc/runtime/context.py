@@ -108,14 +108,28 @@ class StepContext:
 
     # ------------------------------------------------------------------ artifacts
 
-    def log_artifact(self, key: str, body: Any = None, local_path: str | None = None,
-                     format: str | None = None, kind: str = "artifact") -> str:
+    def log_artifact(self, key: Any, body: Any = None, local_path: str | None = None,
+                     format: str | None = None, kind: str = "artifact", **options: Any) -> str:
         """Write an artifact: ``body`` (str/bytes) or a copy of ``local_path`` (file/folder).
 
         The file is ``<artifact_path>/<key>[.format | local_path's extension]``. A
         ``local_path`` already inside the artifact folder is recorded in place. Returns the
-        artifact's store URI.
+        artifact's store URI. ``key`` may also be an MLRun-style artifact object (``.key``,
+        ``.get_body()``, ``.format``, ``.kind``); MLRun-only options (``labels``, ``tag``,
+        ``upload``, ...) are accepted and ignored.
         """
+        if "src_path" in options and local_path is None:
+            local_path = options.pop("src_path")
+        self._ignore("log_artifact", options)
+        if not isinstance(key, str) and hasattr(key, "key"):
+            item = key
+            key = item.key
+            body = item.get_body() if hasattr(item, "get_body") else getattr(item, "body", None)
+            if body is None and local_path is None:
+                local_path = getattr(item, "src_path", None) or getattr(item, "local_path", None)
+            format = format or getattr(item, "format", None)
+            item_kind = getattr(item, "kind", "artifact")
+            kind = item_kind if item_kind in art.ARTIFACT_KINDS else "artifact"
         art.check_key(key)
         if kind not in art.ARTIFACT_KINDS:
             raise art.ArtifactError(f"artifact kind {kind!r} is not one of "
@@ -152,11 +166,13 @@ class StepContext:
         return self.log_artifact(key, body=body, format=format, kind="plot")
 
     def log_dataset(self, key: str, df: Any, format: str | None = "parquet",
-                    index: bool = False) -> str:
+                    index: bool = False, **options: Any) -> str:
         """Write a pandas DataFrame as a ``dataset`` artifact (parquet, csv or json).
 
         ``format="pq"`` means parquet; without a parquet engine installed, csv is written.
+        MLRun-only options (``labels``, ``stats``, ``preview``, ...) are accepted and ignored.
         """
+        self._ignore("log_dataset", options)
         art.check_key(key)
         fmt, ext = art.dataset_format(format)
         target = self._target(key, ext)
@@ -178,12 +194,22 @@ class StepContext:
     def log_model(self, key: str, model: Any = None, *, body: bytes | None = None,
                   model_file: str | None = None, metrics: dict[str, Any] | None = None,
                   parameters: dict[str, Any] | None = None, framework: str | None = None,
-                  labels: dict[str, Any] | None = None, **extra: Any) -> str:
+                  labels: dict[str, Any] | None = None, model_dir: str | None = None,
+                  **extra: Any) -> str:
         """Write a model folder ``<artifact_path>/<key>/``: the pickled ``model`` (or ``body``
-        bytes, or a copy of ``model_file``) plus ``model_spec.json`` with metrics etc.
+        bytes, or a copy of ``model_file``, or of the folder ``model_dir``) plus
+        ``model_spec.json`` with metrics etc.
 
+        MLRun's call ``log_model(key, body=pickle_bytes, model_file="model.pkl", ...)`` works:
+        bytes given as ``model`` count as ``body``; JSON-able extra options (``algorithm``,
+        ``label_column``, ...) are kept in the spec, others are ignored.
         Load it back with :func:`flowc.runtime.load_model`.
         """
+        if isinstance(model, (bytes, bytearray)) and body is None:
+            model, body = None, bytes(model)
+        if model_dir is not None and model is None and body is None:
+            self.log_artifact(key, local_path=model_dir, kind="model")
+            return self.artifacts[key]["uri"]
         art.check_key(key)
         if framework is None and model is not None:
             framework = type(model).__module__.split(".", 1)[0]
@@ -197,6 +223,14 @@ class StepContext:
         return self._record(key, target, "model")
 
     # ------------------------------------------------------------------ helpers
+
+    def _ignore(self, method: str, options: dict[str, Any]) -> None:
+        unknown = sorted(set(options) - _MLRUN_OPTIONS)
+        if unknown:
+            raise TypeError(f"{method}() got unexpected keyword argument(s) "
+                            f"{', '.join(unknown)}")
+        if options:
+            self.logger.debug(f"{method}: ignoring MLRun-only options {', '.join(sorted(options))}")
 
     def _target(self, key: str, ext: str) -> str:
         path = os.path.join(self.artifact_path, key + ext)
@@ -212,6 +246,12 @@ class StepContext:
         uri = art.store_uri(self.project, key)
         self.artifacts[key] = {"path": path, "kind": kind, "uri": uri}
         return uri
+
+
+# MLRun's logging options that mean nothing for a local artifact folder.
+_MLRUN_OPTIONS = {"tag", "labels", "upload", "artifact_path", "viewer", "target_path",
+                  "src_path", "db_key", "preview", "stats", "extra_data", "label_column",
+                  "is_inline", "unpackaging_instructions"}
 
 
 def _extension(fmt: str | None) -> str:

@@ -82,6 +82,10 @@ def load_module(source_file: str | None, source_code: str | None) -> types.Modul
         raise HandlerLoadError(
             f"{filename}:{exc.lineno}:{exc.offset or 1}: syntax error in handler source: "
             f"{exc.msg}") from None
+    if "mlrun" in code_text:
+        from .mlrun_compat import install
+
+        install()  # handlers written for MLRun: a stand-in unless the real mlrun is installed
     sys.modules[name] = module  # pickle and dataclasses look classes up by module name
     try:
         exec(code, module.__dict__)  # noqa: S102 - running the user's handler module is the job

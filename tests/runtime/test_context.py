@@ -146,3 +146,19 @@ def test_logger_fields_and_levels():
     text = stream.getvalue()
     assert "INFO  [train] trained ok accuracy=0.5 name='rf'" in text
     assert "hidden" not in text
+
+
+def test_mlrun_only_options_are_ignored_but_typos_are_errors(ctx, tmp_path):
+    df = pd.DataFrame({"a": [1]})
+    ctx.log_dataset("d", df, labels={"x": 1}, stats=True, preview=5)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*formatt"):
+        ctx.log_dataset("d", df, formatt="csv")
+    src = tmp_path / "f.txt"
+    src.write_text("x")
+    ctx.log_artifact("f", src_path=str(src), tag="latest", upload=True)
+    assert ctx.artifacts["f"]["path"].endswith("f.txt")
+    import pickle
+
+    ctx.log_model("m", pickle.dumps([1, 2]), model_file="weights.pkl")  # MLRun: body bytes
+    assert art.load_model(ctx.artifacts["m"]["path"]) == [1, 2]
+    assert art.model_spec(ctx.artifacts["m"]["path"])["model_file"] == "weights.pkl"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from flowc.lint.config import LintConfig
 from flowc.lint.discovery import pipeline_functions
 from flowc.lint.noqa import parse_noqa
@@ -178,3 +180,19 @@ def test_report_to_file(cli, workdir):
     document = json.loads((workdir / "report.sarif").read_text())
     assert document["runs"][0]["results"][0]["ruleId"] == "FC216"
     assert [p.name for p in workdir.iterdir() if p.name.startswith(".flowc-")] == []
+
+
+@pytest.mark.slow
+def test_lint_process_stays_light():
+    """`flowc lint` must not import kfp, networkx, rich or pandas (start-up time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom flowc.cli import cli\n"
+            "sys.argv = ['flowc', 'lint', '--exit-zero', 'fc216_good.py', 'many_mistakes.py']\n"
+            "try:\n    cli(prog_name='flowc')\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in ('kfp', 'networkx', 'rich', 'pandas', 'sklearn')"
+            " if m in sys.modules)\nprint('HEAVY', heavy)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=RULE_FIXTURES, capture_output=True,
+                          text=True, timeout=60)
+    assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr

@@ -143,3 +143,40 @@ def test_find_cycles_reports_each_loop_once_in_run_order():
     upstream = {"a": ["c"], "b": ["a"], "c": ["b"], "d": ["d"], "e": ["a"]}
     assert find_cycles(upstream) == [["a", "b", "c"], ["d"]]
     assert find_cycles({"x": [], "y": ["x"]}) == []
+
+
+@pytest.fixture(scope="module")
+def flowc_compiled(tmp_path_factory) -> str:
+    """The iris example compiled by flowc's own KFP backend (``flowc compile``)."""
+    import os
+    import pathlib
+
+    from click.testing import CliRunner
+
+    from flowc.cli import cli as group
+
+    iris = pathlib.Path(__file__).resolve().parents[2] / "examples" / "iris"
+    out = tmp_path_factory.mktemp("flowc-kfp") / "iris.yaml"
+    here = os.getcwd()
+    os.chdir(iris)
+    try:
+        result = CliRunner().invoke(group, ["compile", "workflow.py", "--registry",
+                                            "registry.local/team", "-o", str(out)])
+    finally:
+        os.chdir(here)
+    assert result.exit_code == 0, result.output
+    return out.read_text()
+
+
+def test_flowc_compiled_yaml_is_clean_and_mutations_are_caught(flowc_compiled):
+    assert looks_like_kfp(flowc_compiled)
+    assert _codes(flowc_compiled) == []
+    spec = yaml.safe_load(flowc_compiled)
+    tasks = _tasks(spec)
+    consumer = next(name for name, task in tasks.items()
+                    if task.get("inputs", {}).get("artifacts"))
+    artifacts = tasks[consumer]["inputs"]["artifacts"]
+    key, wiring = next((k, v) for k, v in artifacts.items() if "taskOutputArtifact" in v)
+    wiring["taskOutputArtifact"]["producerTask"] = "nowhere"
+    tasks[consumer].setdefault("dependentTasks", []).append("ghost")
+    assert sorted(_codes(yaml.safe_dump(spec))) == ["FC501", "FC502"]

@@ -156,3 +156,18 @@ def test_no_color_env_wins(monkeypatch):
     assert not use_colour(Tty())
     monkeypatch.delenv("NO_COLOR")
     assert use_colour(Tty())
+
+
+@pytest.mark.parametrize("name", ["fc208_bad.py", "fc208_bad_condition.py"])
+def test_unparsable_expression_caret_lands_inside_the_string(cli, name):
+    code, out, _ = cli("lint", "--select", "FC208", name, cwd=RULE_FIXTURES)
+    assert code == 1
+    header, source, caret = out.splitlines()[:3]
+    match = re.search(r"cannot parse expression '(.+)' at column (\d+)", header)
+    expression, column = match.group(1), int(match.group(2))
+    text = source.split(" | ", 1)[1]
+    caret_col = caret.split(" | ", 1)[1].index("^")
+    start = text.index(expression)
+    assert caret_col == start + column - 1
+    line, col = map(int, header.split(":")[1:3])
+    assert col == caret_col + 1

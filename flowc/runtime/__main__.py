@@ -84,6 +84,17 @@ def exec_command(args: Sequence[str]) -> int:
             sys.stderr.write(exc.details)
         print(f"error: {exc}", file=sys.stderr)
         status = 1
+    except KeyboardInterrupt:
+        payload, status = {"error": f"step {call.step!r}: interrupted"}, 130
+        print("error: interrupted", file=sys.stderr)
+    except Exception as exc:  # a bug in flowc itself: still report it in the result file
+        import traceback
+
+        details = traceback.format_exc()
+        sys.stderr.write(details)
+        payload = {"error": f"step {call.step!r}: internal error: {type(exc).__name__}: {exc}",
+                   "traceback": details}
+        status = 1
     text = json.dumps(payload, indent=2, default=str) + "\n"
     if options["result"] == "-":
         sys.stdout.write(text)

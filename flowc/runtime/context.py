@@ -33,7 +33,12 @@ class StepLogger:
     def _log(self, level: str, message: Any, args: tuple, fields: dict[str, Any]) -> None:
         if self.LEVELS[level] < self.level:
             return
-        text = str(message) % args if args else str(message)
+        text = str(message)
+        if args:
+            try:
+                text = text % args
+            except (TypeError, ValueError):  # a bad format must never fail the step
+                text = " ".join([text, *map(str, args)])
         if fields:
             text += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
                                    for k, v in fields.items())

@@ -131,7 +131,11 @@ def execute(call: StepCall, *, logger: StepLogger | None = None) -> StepResult:
     except HandlerLoadError as exc:
         raise StepFailed(f"{label}: {exc}") from None
 
-    os.makedirs(call.artifact_dir, exist_ok=True)
+    try:
+        os.makedirs(call.artifact_dir, exist_ok=True)
+    except OSError as exc:
+        raise StepFailed(f"{label}: cannot create the artifact folder {call.artifact_dir}: "
+                         f"{exc.strerror or exc}") from None
     log = logger or StepLogger(call.step if call.iteration is None
                                else f"{call.step}#{call.iteration}")
     items = {name: DataItem(url, key=name) for name, url in call.inputs.items()}

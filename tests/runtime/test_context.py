@@ -162,3 +162,9 @@ def test_mlrun_only_options_are_ignored_but_typos_are_errors(ctx, tmp_path):
     ctx.log_model("m", pickle.dumps([1, 2]), model_file="weights.pkl")  # MLRun: body bytes
     assert art.load_model(ctx.artifacts["m"]["path"]) == [1, 2]
     assert art.model_spec(ctx.artifacts["m"]["path"])["model_file"] == "weights.pkl"
+
+
+def test_logger_never_fails_on_bad_format_arguments():
+    stream = io.StringIO()
+    StepLogger("s", stream).info("100% done", "extra")
+    assert "100% done extra" in stream.getvalue()

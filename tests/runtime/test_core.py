@@ -272,3 +272,12 @@ def test_relogging_a_model_replaces_the_folder(make_call):
 
     assert load_model(result.artifacts["m"]["path"]) == {"v": 2}
     assert sorted(os.listdir(call.artifact_dir)) == ["m"]
+
+
+def test_unwritable_artifact_folder_is_a_step_failure(make_call, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    call = make_call("def f():\n    pass\n", "f")
+    call.artifact_dir = str(blocker / "sub")
+    with pytest.raises(StepFailed, match="cannot create the artifact folder"):
+        execute(call)

@@ -317,3 +317,28 @@ def test_missing_function_file_fails_at_plan_time(project):
         def pipeline():
             fc.run_function("nothere.py", handler="f", name="a")
         """)
+
+
+@pytest.mark.slow
+def test_build_flag_makes_a_venv_and_runs_the_function_with_its_python(project):
+    project.write("where.py", '''
+import sys
+
+
+def where(context):
+    context.log_result("prefix", sys.prefix)
+''')
+    text = """
+    def pipeline():
+        b = fc.build_function("where.py")
+        fc.run_function("where.py", handler="where", name="w", outputs=["prefix:str"])
+    """
+    status = project.run(text, build=True)
+    rows = project.step_rows(status.run_id)
+    assert status.state == "succeeded", {n: r["error"] for n, r in rows.items()}
+    build = next(n for n in rows if n.startswith("build-"))
+    venv = rows[build]["outputs"]["image"]
+    assert venv.startswith(os.path.join(project.dir, ".flowc", "venvs"))
+    assert status.outputs["w"]["prefix"] == venv  # the step ran inside the venv
+    again = project.run(text, build=True)  # reused, not rebuilt
+    assert "reusing" in open(project.step_rows(again.run_id)[build]["log_path"]).read()

@@ -88,6 +88,10 @@ def run(target, workflow_name, project_dir, arguments, max_parallel, artifact_pa
             run_id = submit(loaded, host=host, experiment=experiment)
             click.echo(f"submitted run {run_id} to {host}")
             return
+        if not in_process:
+            from .launch import prespawn_forkserver
+
+            prespawn_forkserver()  # its start-up overlaps with tracing the workflow
         if resume_id:
             if target or workflow_name or arguments:
                 raise FlowcError("--resume reruns a recorded run: give no workflow or -A",

@@ -219,7 +219,9 @@ class Executor:
             state = self.steps.get(record.name)
             if state is None:
                 continue
-            if record.state in states.DONE_OK or record.state == states.SKIPPED:
+            if record.kind == "deploy":
+                reset.append(record.name)  # its server ended with the earlier runner
+            elif record.state in states.DONE_OK or record.state == states.SKIPPED:
                 state.state, state.reason, state.outputs = record.state, record.reason, \
                     dict(record.outputs)
             else:

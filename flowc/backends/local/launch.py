@@ -229,8 +229,28 @@ class InProcessLauncher(Launcher):
             raise StepError(f"{type(exc).__name__}: {exc}") from None
 
 
+_prespawned: ForkServerLauncher | None = None
+
+
+def prespawn_forkserver() -> None:
+    """Start a fork server now, for the next forkserver run in this process to take over.
+
+    ``flowc run`` calls this before tracing the workflow, so the server's interpreter start-up
+    overlaps with tracing instead of delaying the first step. An unused server exits with
+    this process (its stdin closes).
+    """
+    global _prespawned
+    if _prespawned is None:
+        _prespawned = ForkServerLauncher()
+        _prespawned.spawn()
+
+
 def make_launcher(kind: str, preload: list[str] | None = None) -> Launcher:
+    global _prespawned
     if kind == "forkserver":
+        if _prespawned is not None and not preload:
+            launcher, _prespawned = _prespawned, None
+            return launcher
         return ForkServerLauncher(preload)
     if kind == "subprocess":
         return SubprocessLauncher()

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -167,3 +168,43 @@ def test_project_run_in_background_and_with_a_callable(flow):
     run = project.run(workflow_handler=module.pipeline, arguments={"x": 10}, progress="quiet",
                       max_parallel=1)
     assert run.state == "succeeded" and run.outputs["a"] == {"sum": 11}
+
+
+def test_engine_kfp_submits_the_loaded_workflow(flow, monkeypatch):
+    import flowc.backends.kfp.submit as submit_module
+
+    calls = []
+    monkeypatch.setattr(submit_module, "submit",
+                        lambda loaded, host, experiment=None: calls.append(
+                            (loaded.workflow.name, loaded.arguments, host, experiment)) or "kfp-1")
+    result = invoke("run", "flow.py", "-A", "x=4", "--engine", "kfp", "--host",
+                    "http://127.0.0.1:8888", "--experiment", "exp")
+    assert result.exit_code == 0, result.output
+    assert calls == [("pipeline", {"x": 4}, "http://127.0.0.1:8888", "exp")]
+    assert "submitted run kfp-1" in result.output
+    assert not os.path.exists(os.path.join(flow.dir, ".flowc", "runs.db"))
+    missing = invoke("run", "flow.py", "--engine", "kfp")
+    assert missing.exit_code == 2 and "--host" in missing.output
+
+
+def test_background_run_can_be_aborted(flow):
+    from flowc.project import new_project
+
+    flow.write("slow.py", """
+import flowc as fc
+
+def pipeline():
+    slow = fc.run_function("steps.py", handler="nap", name="slow", params={"seconds": 30})
+    fc.run_function("steps.py", handler="say", name="later").after(slow)
+""")
+    project = new_project("demo", flow.dir)
+    run = project.run(workflow_path="slow.py", watch=False)
+    deadline = time.time() + 10
+    while not os.path.exists(os.path.join(flow.dir, "nap-.pid")):  # the step is running
+        assert time.time() < deadline
+        time.sleep(0.02)
+    run.abort()
+    run.wait_for_completion(timeout=20)
+    assert run.state == "aborted"
+    assert {s.name: s.state for s in run.record.steps} == {"slow": "aborted",
+                                                           "later": "aborted"}

@@ -1,6 +1,5 @@
 """Deploy steps serve a model on 127.0.0.1 for the run; the hub tester calls it."""
 
-import json
 import urllib.error
 import urllib.request
 

@@ -178,7 +178,11 @@ class Executor:
         error = None
         try:
             if self.options.launcher == "forkserver" and self._needs_launcher():
-                self._launcher.start()
+                try:
+                    self._launcher.start()
+                except StepError as exc:
+                    raise FlowcError(str(exc), code="FC030",
+                                     hint="try --in-process to see the problem") from None
             self._loop()
         except BaseException as exc:  # record what we know, then re-raise
             error = f"{type(exc).__name__}: {exc}"

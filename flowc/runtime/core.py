@@ -164,6 +164,9 @@ def execute(call: StepCall, *, logger: StepLogger | None = None) -> StepResult:
         results = {key: _jsonable(value, key) for key, value in context.results.items()}
     except (art.ArtifactError, _NotJsonable) as exc:
         raise StepFailed(f"{label}: {exc}") from None
+    except Exception as exc:  # e.g. a DataFrame that parquet cannot store
+        raise StepFailed(f"{label}: storing what handler {call.handler!r} returned failed: "
+                         f"{_summary(exc)}", traceback.format_exc()) from None
     missing = [name for name in declared
                if name not in results and name not in context.artifacts]
     if missing:

@@ -281,3 +281,14 @@ def test_unwritable_artifact_folder_is_a_step_failure(make_call, tmp_path):
     call.artifact_dir = str(blocker / "sub")
     with pytest.raises(StepFailed, match="cannot create the artifact folder"):
         execute(call)
+
+
+def test_returned_value_that_cannot_be_stored_is_a_step_failure(make_call):
+    call = make_call("""
+        import pandas as pd
+
+        def f():
+            return {"table": pd.DataFrame({"a": [object()]})}
+    """, "f")
+    with pytest.raises(StepFailed, match="storing what handler 'f' returned failed"):
+        execute(call)

@@ -74,7 +74,8 @@ _RULES = [
          "`\"0.1\"` for `test_size: float`. MLRun does not check it; the handler gets the wrong "
          "type at run time.",
          "Pass a value of the annotated type."),
-    Rule("FC219", "artifact-param-mixup", E, "An artifact is wired into a value parameter or the reverse",
+    Rule("FC219", "artifact-param-mixup", E,
+         "An artifact is wired into a value parameter or the reverse",
          "Artifacts (datasets, models, files) belong in `inputs=` and arrive as a DataItem; "
          "values (str, int, ...) belong in `params=`. Mixing them passes a URI string where data "
          "was expected, or a value where a file was expected.",
@@ -88,7 +89,8 @@ _RULES = [
          "flowc's expression grammar (comparisons joined with and/or/not). This one is not "
          "valid, so the workflow cannot be compiled or run.",
          "Fix the expression at the caret, e.g. `accuracy > 0.9 and loss < 0.2`."),
-    Rule("FC220", "unknown-selector-result", W, "A hyper-parameter selector names a result never logged",
+    Rule("FC220", "unknown-selector-result", W,
+         "A hyper-parameter selector names a result never logged",
          "`HyperParamOptions(selector=\"max.accuracy\")` picks the best iteration by a result "
          "that the handler must log with `context.log_result`. The handler never logs it, so no "
          "iteration can be selected.",
@@ -144,14 +146,16 @@ _RULES = [
     Rule("FC502", "dangling-dependent-task", E, "`dependentTasks` names a task that does not exist",
          "A task depends on a task that is not in the same DAG. kfp's loader accepts it.",
          "Remove the name from `dependentTasks` or add the task.", "kfp"),
-    Rule("FC503", "dangling-component-ref", E, "`componentRef` names a component that does not exist",
+    Rule("FC503", "dangling-component-ref", E,
+         "`componentRef` names a component that does not exist",
          "A task (or the root) refers to a component that is not in `components`.",
          "Add the component or fix `componentRef.name`.", "kfp"),
     Rule("FC504", "missing-executor", E, "A component's executor is not in `deploymentSpec`",
          "A component's `executorLabel` has no entry in `deploymentSpec.executors`, so there is "
          "no container to run.",
          "Add the executor or fix `executorLabel`.", "kfp"),
-    Rule("FC505", "kfp-param-artifact-mixup", E, "A parameter is fed from an artifact or the reverse",
+    Rule("FC505", "kfp-param-artifact-mixup", E,
+         "A parameter is fed from an artifact or the reverse",
          "A task input is wired to something of the other kind: a parameter input from an "
          "artifact output (or an output key that is not a parameter), or an artifact input from "
          "a parameter.",
@@ -171,7 +175,8 @@ _RULES = [
     Rule("FC509", "kfp-unknown-input", E, "A task provides an input the component does not declare",
          "The task passes an input that is not in the component's `inputDefinitions`.",
          "Remove it or declare it in the component.", "kfp"),
-    Rule("FC510", "dangling-pipeline-input", E, "An input reads a pipeline input that does not exist",
+    Rule("FC510", "dangling-pipeline-input", E,
+         "An input reads a pipeline input that does not exist",
          "`componentInputParameter`/`componentInputArtifact` names an input that the enclosing "
          "component (the pipeline for the root DAG) does not declare.",
          "Declare the input on the enclosing component or fix the name.", "kfp"),
@@ -271,7 +276,8 @@ _RULES += [
          "function's annotation. MLRun applies the schema only to named workflows, so the "
          "behaviour depends on how the workflow is started.",
          "Make the annotation and the schema agree.", _T),
-    Rule("FC212", "args-schema-default-conflict", W, "args_schema default differs from the signature",
+    Rule("FC212", "args-schema-default-conflict", W,
+         "args_schema default differs from the signature",
          "The project's `args_schema` and the pipeline function give different defaults.",
          "Keep one default.", _T),
     Rule("FC213", "args-schema-unknown-arg", W, "args_schema names an argument the function lacks",

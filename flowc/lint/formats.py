@@ -71,7 +71,8 @@ def format_text(diags: Sequence[Diagnostic], *, colour: bool = False,
                 if loc.end_col and (loc.end_line in (None, loc.line)) and loc.end_col > col:
                     width = loc.end_col - col
                 out.append(f"  {loc.line:>4} | {source}")
-                out.append(f"       | {' ' * (col - 1)}{c(_SEVERITY_COLOUR[diag.severity], '^' * width)}")
+                carets = c(_SEVERITY_COLOUR[diag.severity], "^" * width)
+                out.append(f"       | {' ' * (col - 1)}{carets}")
         if diag.hint:
             out.append(f"  {c('cyan', 'hint')}: {diag.hint}")
     return "\n".join(out) + ("\n" if out else "")

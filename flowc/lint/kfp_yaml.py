@@ -203,7 +203,8 @@ class _SpecChecker:
             item = self.section(task, iterator).get("itemInput")
             if item:
                 provided.add(item)
-        for kind, declared_map in (("parameter", declared_params), ("artifact", declared_artifacts)):
+        for kind, declared_map in (("parameter", declared_params),
+                                   ("artifact", declared_artifacts)):
             for key, definition in declared_map.items():
                 if key in provided or not isinstance(definition, dict):
                     continue
@@ -323,7 +324,8 @@ class _SpecChecker:
                               "component does not declare", where)
             return
         if not isinstance(spec, dict):
-            yield self.shape_error(artifacts, key, f"task {task!r}: input {key!r} must be a mapping")
+            yield self.shape_error(artifacts, key,
+                                   f"task {task!r}: input {key!r} must be a mapping")
             return
         want = self.section(declared_artifacts, key, "artifactType").get("schemaTitle")
         if "taskOutputParameter" in spec or "componentInputParameter" in spec \

@@ -3,7 +3,6 @@ code, while every valid one passes."""
 
 from __future__ import annotations
 
-import copy
 import sys
 
 import pytest
@@ -74,7 +73,8 @@ MUTATIONS = {
     "FC503": _set(["root", "dag", "tasks", "make", "componentRef", "name", "comp-ghost"]),
     "FC504": _delete(["deploymentSpec", "executors", "exec-train"]),
     "FC505": _set([*TRAIN, "inputs", "parameters", "lr",
-                   {"taskOutputParameter": {"producerTask": "make", "outputParameterKey": "data"}}]),
+                   {"taskOutputParameter": {"producerTask": "make",
+                                            "outputParameterKey": "data"}}]),
     "FC506": _set(["components", "comp-train", "inputDefinitions", "artifacts", "data",
                    "artifactType", "schemaTitle", "system.Model"]),
     "FC507": _set(["root", "dag", "tasks", "make", "dependentTasks", ["train"]]),

@@ -27,6 +27,7 @@ class WorkflowContext:
         self._handlers: dict[tuple[str, str], tuple[Any, Diagnostic | None]] = {}
         self._trees: dict[str, ast.AST | None] = {}
         self._calls: dict[str, dict[tuple[int, int], ast.Call]] = {}
+        self._step_locations: dict[str, Location] = {}
 
     # ------------------------------------------------------------------ locations
 
@@ -40,10 +41,13 @@ class WorkflowContext:
                           location=loc, hint=diag.hint)
 
     def step_location(self, step: Step) -> Location:
-        from . import absolute_location
+        cached = self._step_locations.get(step.name)
+        if cached is None:
+            from . import absolute_location
 
-        loc = absolute_location(step.location, self.base_dir)
-        return loc or self.workflow_location()
+            cached = absolute_location(step.location, self.base_dir) or self.workflow_location()
+            self._step_locations[step.name] = cached
+        return cached
 
     def workflow_location(self) -> Location:
         from . import absolute_location

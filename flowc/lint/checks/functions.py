@@ -7,7 +7,7 @@ import os
 from typing import Iterator
 
 from ...diagnostics import Diagnostic, Location
-from ...ir import OutputRef, Step, output_refs
+from ...ir import Step, output_refs
 from ..catalog import finding
 from . import check
 from .context import WorkflowContext
@@ -41,7 +41,10 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
     reported_sources: set[str] = set()
     for step in ctx.workflow.steps:
         ref = step.function
-        where = _first_arg_location(ctx, step)
+
+        def where(step=step):  # located only when there is a finding
+            return _first_arg_location(ctx, step)
+
         if not ref.url:
             close = difflib.get_close_matches(ref.name, project_functions, n=1)
             hint = (f"did you mean {close[0]!r}?" if close else
@@ -49,11 +52,11 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                     "import_function()")
             where_project = "the project" if ctx.project is not None else "a project (none found)"
             yield finding("FC301", f"function {ref.name!r} is not in {where_project} nor on "
-                          "the hub", where, hint=hint)
+                          "the hub", where(), hint=hint)
             continue
         if ref.url.startswith("hub://"):
             if not _hub_known(ref.url):
-                yield finding("FC301", f"hub function {ref.url!r} is not known", where,
+                yield finding("FC301", f"hub function {ref.url!r} is not known", where(),
                               hint="check the name; FLOWC_HUB_PATH lists extra hub folders")
             continue
         if ref.url.startswith(("db://", "store://", "git://", "http://", "https://", "s3://")):
@@ -63,7 +66,7 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
             if path not in reported_sources:
                 reported_sources.add(path)
                 yield finding("FC303", f"source {ref.url!r} of function {ref.name!r} does not "
-                              f"exist", where)
+                              f"exist", where())
             continue
         if step.kind != "run":
             continue
@@ -75,7 +78,7 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                 if loc is not None and not os.path.isabs(loc.file):
                     loc = Location(file=os.path.abspath(loc.file), line=loc.line, col=loc.col)
                 yield finding("FC306", f"cannot read handlers of {ref.url!r}: {error.message}",
-                              loc or where)
+                              loc or where())
             continue
         handler = step.handler or ref.handler
         if info is None and handler and ref.url.endswith(".py"):
@@ -84,7 +87,7 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
             names = list_functions(path)
             close = difflib.get_close_matches(handler, names, n=1)
             yield finding("FC302", f"handler {handler!r} is not a function in {ref.url}",
-                          _handler_location(ctx, step, where),
+                          _handler_location(ctx, step, where()),
                           hint=f"did you mean {close[0]!r}?" if close else
                           f"functions there: {', '.join(names) or 'none'}")
 
@@ -115,7 +118,3 @@ def deploy_models(ctx: WorkflowContext) -> Iterator[Diagnostic]:
         if step.kind == "deploy" and not step.params.get("models"):
             yield finding("FC305", f"deploy step {step.name!r} serves no models",
                           ctx.step_location(step))
-
-
-def image_output(value) -> OutputRef | None:
-    return value if isinstance(value, OutputRef) and value.name == "image" else None

@@ -53,13 +53,15 @@ def handler_signature(ctx: WorkflowContext) -> Iterator[Diagnostic]:
         for keyword, key, value in _step_values(step):
             given.add(key)
             param = info.param(key) if info is not None else None
-            where = ctx.key_location(step, keyword, key)
+            def where(keyword=keyword, key=key):  # located only when there is a finding
+                return ctx.key_location(step, keyword, key)
+
             if info is not None and param is None and not info.accepts_kwargs:
                 names = [p.name for p in info.params]
                 close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
                 hint = (f"did you mean {close[0]!r}?" if close else
                         f"{info.name}() takes: {', '.join(names) or 'no parameters'}")
-                yield finding("FC216", f"handler {info.name!r} has no parameter {key!r}", where,
+                yield finding("FC216", f"handler {info.name!r} has no parameter {key!r}", where(),
                               hint=hint)
                 continue
             declared = param.type if param is not None else None
@@ -70,12 +72,13 @@ def handler_signature(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                 if out is not None and out.is_artifact and declared != "str":
                     yield finding("FC219", f"param {key!r} of step {step.name!r} gets the "
                                   f"{out.type} {ref.step}.{ref.name}; artifacts belong in "
-                                  "`inputs=`", where)
+                                  "`inputs=`", where())
                     continue
                 if declared in ARTIFACT_TYPES:
                     yield finding("FC219", f"{info.name}() expects data for {key!r} "
                                   f"({param.annotation}), but the step passes it in `params=`",
-                                  where, hint="pass it in `inputs=` (a step output or a URI)")
+                                  where(),
+                                  hint="pass it in `inputs=` (a step output or a URI)")
                     continue
             elif keyword == "inputs":
                 ref = value if isinstance(value, OutputRef) else None
@@ -83,12 +86,12 @@ def handler_signature(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                 if out is not None and out.type in PARAMETER_TYPES:
                     yield finding("FC219", f"input {key!r} of step {step.name!r} gets the "
                                   f"{out.type} value {ref.step}.{ref.name}; values belong in "
-                                  "`params=`", where)
+                                  "`params=`", where())
                     continue
                 if declared in PARAMETER_TYPES and declared != "str":
                     yield finding("FC219", f"{info.name}() expects a {declared} value for "
-                                  f"{key!r}, but the step passes it as data in `inputs=`", where,
-                                  hint="pass it in `params=`")
+                                  f"{key!r}, but the step passes it as data in `inputs=`",
+                                  where(), hint="pass it in `params=`")
                     continue
             # FC218: literal type against the annotation
             if declared in _LITERAL_TYPES:
@@ -99,7 +102,7 @@ def handler_signature(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                         what = "a candidate" if keyword == "hyperparams" else "the value"
                         yield finding("FC218", f"{what} {candidate!r} for {key!r} is "
                                       f"{_article(_type_name(candidate))}, but {info.name}() "
-                                      f"annotates it as {param.annotation}", where,
+                                      f"annotates it as {param.annotation}", where(),
                                       hint=f"pass {_article(declared)}")
                         break
         if info is None:
@@ -162,16 +165,15 @@ def argument_defaults(ctx: WorkflowContext) -> Iterator[Diagnostic]:
     for arg in ctx.workflow.args:
         if arg.default is None:
             continue
-        where = _arg_location(ctx, arg.name)
         if arg.type in _LITERAL_TYPES and not literal_matches(arg.default, arg.type):
             # an int default for a float argument is fine
             yield finding("FC215", f"argument {arg.name!r} is {_article(arg.type)} but its "
                           f"default {arg.default!r} is {_article(_type_name(arg.default))}",
-                          where)
+                          _arg_location(ctx, arg.name))
         elif arg.choices is not None and arg.default not in arg.choices:
             yield finding("FC215", f"default {arg.default!r} of argument {arg.name!r} is not "
                           f"one of its choices ({', '.join(repr(c) for c in arg.choices)})",
-                          where)
+                          _arg_location(ctx, arg.name))
 
 
 def _arg_location(ctx: WorkflowContext, name: str) -> Location:

@@ -208,3 +208,24 @@ def pipeline():
     assert run.state == "aborted"
     assert {s.name: s.state for s in run.record.steps} == {"slow": "aborted",
                                                            "later": "aborted"}
+
+
+def test_plan_shows_conditions_hyper_params_and_secrets_as_placeholders(flow):
+    flow.write("cond.py", """
+import flowc as fc
+from flowc.compiler.dsl import get_current_project
+
+def pipeline(limit: int = 3):
+    a = fc.run_function("steps.py", handler="add", name="a", params={"x": 1}, outputs=["sum:int"],
+                        hyperparams={"y": [1, 2]},
+                        hyper_param_options=fc.HyperParamOptions(selector="max.sum",
+                                                                 stop_condition="sum > 2"))
+    with fc.Condition(a.outputs["sum"] > limit):
+        fc.run_function("steps.py", handler="show_secret", name="s",
+                        params={"token": get_current_project().get_secret("TOKEN")})
+""")
+    text = invoke("plan", "cond.py").output
+    assert "    when: {{a.sum}} > 3" in text
+    assert "    hyper: strategy=grid selector=max.sum stop_condition=sum > 2" in text
+    assert "      y in [1, 2]" in text
+    assert "param token = {{secret:TOKEN}}" in text

@@ -83,7 +83,10 @@ class Plan:
                 for key, source in step.inputs.items():
                     lines.append(f"    input {key} <- {source}")
                 if step.hyper:
-                    lines.append(f"    hyper: {_short(step.hyper)}")
+                    options = {k: v for k, v in step.hyper.items() if k != "params" and v}
+                    lines.append("    hyper: " + " ".join(f"{k}={v}" for k, v in options.items()))
+                    for key, values in step.hyper["params"].items():
+                        lines.append(f"      {key} in {_short(values)}")
                 if step.outputs:
                     lines.append("    outputs: " + ", ".join(f"{n}:{t}" for n, t in step.outputs))
         return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 import types
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 
 class HandlerLoadError(Exception):
@@ -114,3 +114,45 @@ def _module_name(stem: str, path: str | None) -> str:
     if spec is None or not spec.origin or os.path.realpath(spec.origin) != os.path.realpath(path):
         return private
     return stem
+
+
+def preload_modules(source_files: Iterable[str]) -> list[str]:
+    """Modules the handler files import (anywhere in the file), for a fork server to import
+    once before forking: pandas/sklearn cost ~1-2 s per forked step otherwise.
+
+    Static (``ast``), imports nothing: keeps absolute imports whose top-level package is
+    installed and is not a module next to the handler file (user code must stay fresh per
+    step). Unreadable or invalid files are skipped. Order: first appearance.
+    """
+    import ast
+    import importlib.util
+
+    found: dict[str, None] = {}
+    for path in source_files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                tree = ast.parse(handle.read(), filename=path)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".", 1)[0]
+                if name in found or top in ("__future__", "mlrun"):
+                    continue
+                if os.path.exists(os.path.join(folder, top + ".py")) \
+                        or os.path.isdir(os.path.join(folder, top)):
+                    continue  # the user's own module
+                try:
+                    spec = importlib.util.find_spec(top)
+                except (ImportError, ValueError):
+                    spec = None
+                if spec is not None:
+                    found[name] = None
+    return list(found)

@@ -292,3 +292,24 @@ def test_returned_value_that_cannot_be_stored_is_a_step_failure(make_call):
     """, "f")
     with pytest.raises(StepFailed, match="storing what handler 'f' returned failed"):
         execute(call)
+
+
+def test_preload_modules_lists_installed_imports_without_importing(tmp_path):
+    import sys
+
+    from flowc.runtime.loading import preload_modules
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "mine.py").write_text("X = 1\n")
+    (folder / "h.py").write_text(
+        "from __future__ import annotations\nimport json, mine\nimport mlrun\n"
+        "from . import rel\nfrom sklearn.linear_model import LogisticRegression\n\n"
+        "def f():\n    import no_such_pkg_xyz\n    import pandas as pd\n"
+        "    from sklearn.metrics import accuracy_score\n")
+    (folder / "broken.py").write_text("def (:\n")
+    before = set(sys.modules)
+    assert preload_modules([str(folder / "h.py"), str(folder / "broken.py"),
+                            str(folder / "missing.py")]) == [
+        "json", "sklearn.linear_model", "pandas", "sklearn.metrics"]
+    assert not ({"sklearn", "sklearn.linear_model"} & (set(sys.modules) - before))

@@ -117,3 +117,31 @@ def iris() -> ir.Workflow:
                                                        "test_set": O("train", "test_set")},
                 outputs=[("test_accuracy", "float")], line=42),
         ))
+
+
+def kitchen() -> ir.Workflow:
+    """Build, run with the built image, a secret, a deploy of the model, a live test."""
+    O = ir.OutputRef
+    built = ir.FunctionRef(name="steps", url="steps.py",
+                           image=O("build-steps", "image"), requirements=("pandas",))
+    serving = ir.FunctionRef(name="serving", url="hub://v2_model_server", kind="serving")
+    return ir.Workflow(
+        name="kitchen", project="demo", description="Every step kind.",
+        args=(ir.Arg(name="who", type="str", default="you"),),
+        steps=(
+            ir.Step(name="build-steps", kind="build",
+                    function=ir.FunctionRef(name="steps", url="steps.py",
+                                            requirements=("pandas",)),
+                    params={"commands": ["echo built"]},
+                    outputs=(ir.Output(name="image", type="str"),), location=loc(50)),
+            run("make", "make", function=built, params={"n": 3},
+                outputs=[("data", "dataset"), ("count", "int")], line=51),
+            run("train", "train", function=built, inputs={"data": O("make", "data")},
+                outputs=[("model", "model"), ("accuracy", "float")], line=52),
+            ir.Step(name="deploy-serving", kind="deploy", function=serving,
+                    params={"models": [{"key": "m:v1", "model_path": O("train", "model")}]},
+                    outputs=(ir.Output(name="endpoint", type="str"),), location=loc(53)),
+            run("greet", "greet", params={
+                "name": ir.Concat((ir.ArgRef("who"), "@", O("deploy-serving", "endpoint"))),
+                "token": ir.SecretRef("API_TOKEN")}, outputs=[("message", "str")], line=54),
+        ))

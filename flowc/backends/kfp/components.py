@@ -9,7 +9,6 @@ declared outputs, secret environment variables and value templates.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -55,13 +54,16 @@ def image_tag(text: str) -> str:
 
 
 def kaniko_container(docker_text: str, destination: str, outputs: list[str]) -> dict:
-    """A kaniko build of ``docker_text`` pushed to ``destination``; writes ``image``."""
-    encoded = base64.b64encode(docker_text.encode("utf-8")).decode("ascii")
+    """A kaniko build of ``docker_text`` pushed to ``destination``; writes ``image`` (and
+    ``state``) to the output files named in the args (``name=path``)."""
     script = (
-        "mkdir -p /workspace\n"
-        f"echo '{encoded}' | base64 -d > /workspace/Dockerfile\n"
-        "/kaniko/executor --context dir:///workspace --dockerfile /workspace/Dockerfile"
-        f" --destination '{destination}'\n"
+        'ws="${KANIKO_WORKSPACE:-/workspace}"\n'
+        'mkdir -p "$ws"\n'
+        "cat > \"$ws/Dockerfile\" <<'FLOWC_DOCKERFILE'\n"
+        f"{docker_text}"
+        "FLOWC_DOCKERFILE\n"
+        '"${KANIKO_EXECUTOR:-/kaniko/executor}" --context "dir://$ws"'
+        f' --dockerfile "$ws/Dockerfile" --destination \'{destination}\'\n'
         'for out in "$@"; do\n'
         '  name="${out%%=*}"; file="${out#*=}"\n'
         '  mkdir -p "$(dirname "$file")"\n'
@@ -70,8 +72,8 @@ def kaniko_container(docker_text: str, destination: str, outputs: list[str]) -> 
         "done\n"
     )
     args = [f"{name}={output_file(name)}" for name in outputs]
-    return {"container": {"image": KANIKO_IMAGE, "command": ["/busybox/sh", "-ec", script,
-                                                               "kaniko-build"],
+    return {"container": {"image": KANIKO_IMAGE,
+                          "command": ["/busybox/sh", "-ec", script, "kaniko-build"],
                           "args": args}}
 
 

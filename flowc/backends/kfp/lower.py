@@ -30,6 +30,7 @@ SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = f"flowc-{__version__}"
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
 # Outputs a step kind always has, even when the trace did not declare them.
 IMPLICIT_OUTPUTS = {
@@ -710,8 +711,18 @@ class _Lowering:
         commands = params.get("commands") or []
         if isinstance(commands, str):
             commands = [commands]
+        for value in (base_image, *requirements, *commands):
+            if not isinstance(value, str) or "\n" in value or "\r" in value:
+                raise type_error(f"build option {value!r} must be a one-line string", step,
+                                 code="FC406")
+        if not _IMAGE_REF.match(base_image):
+            raise type_error(f"base image {base_image!r} is not an image reference", step,
+                             code="FC406")
         text = comps.dockerfile(base_image, requirements, list(commands))
         destination = self._destination(step, params.get("image"), text)
+        if not _IMAGE_REF.match(destination):
+            raise type_error(f"image {destination!r} is not an image reference", step,
+                             code="FC406")
         outputs = self._outputs(step)
         component = _component({}, {}, {n: {"parameterType": PARAMETER_TYPE[t]}
                                          for n, t in outputs if t in PARAMETER_TYPE}, {})

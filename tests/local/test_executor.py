@@ -342,3 +342,46 @@ def where(context):
     assert status.outputs["w"]["prefix"] == venv  # the step ran inside the venv
     again = project.run(text, build=True)  # reused, not rebuilt
     assert "reusing" in open(project.step_rows(again.run_id)[build]["log_path"]).read()
+
+
+def test_step_process_killed_by_a_signal_fails_cleanly(project):
+    project.write("killer.py", '''
+import os
+import signal
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+''')
+    status = project.run("""
+    def pipeline():
+        d = fc.run_function("killer.py", handler="die", name="die")
+        fc.run_function("steps.py", handler="add", name="after", params={"x": 1}).after(d)
+        fc.run_function("steps.py", handler="add", name="free", params={"x": 1}, outputs=["sum:int"])
+    """)
+    rows = project.step_rows(status.run_id)
+    assert rows["die"]["state"] == "failed"
+    assert "without a result" in rows["die"]["error"]
+    assert rows["after"]["state"] == "upstream_failed"
+    assert rows["free"]["outputs"] == {"sum": 2}
+
+
+@pytest.mark.parametrize("launcher", ["forkserver", "in-process"])
+def test_handlers_can_open_store_uris_themselves(project, launcher):
+    project.write("opener.py", '''
+from flowc.runtime.dataitem import DataItem
+
+
+def open_uri(context, uri: str):
+    context.log_result("text", open(DataItem(uri).local()).read())
+''')
+    project.run(f"""
+    def pipeline():
+        fc.run_function({S}, handler="write", name="w", params={{"text": "stored"}}, outputs=["out"])
+    """)
+    status = project.run("""
+    def pipeline():
+        fc.run_function("opener.py", handler="open_uri", name="o",
+                        params={"uri": "store://artifacts/default/out"}, outputs=["text:str"])
+    """, launcher=launcher)
+    assert status.outputs["o"] == {"text": "stored"}, project.step_rows(status.run_id)["o"]

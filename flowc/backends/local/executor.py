@@ -408,7 +408,8 @@ class Executor:
         result_path = os.path.join(self.log_dir, f"{label}.result.json")
         if os.path.exists(result_path):
             os.unlink(result_path)  # never mistake an earlier attempt's result for this one
-        return Job(call=call, result_path=result_path, log_path=log_path, cwd=self.base_dir)
+        return Job(call=call, result_path=result_path, log_path=log_path, cwd=self.base_dir,
+                   env={"FLOWC_RUNS_DB": self.db.path})
 
     def _launcher_for(self, fn: ResolvedFunction) -> Launcher:
         python = self._venv_python.get(fn.name)

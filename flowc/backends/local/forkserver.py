@@ -87,6 +87,11 @@ def _child(conn: socket.socket) -> None:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.environ.update(request.get("env") or {})
+        if os.environ.get("FLOWC_RUNS_DB"):
+            from flowc.backends.local.store import db_resolver
+            from flowc.runtime.dataitem import register_store_resolver
+
+            register_store_resolver(db_resolver(os.environ["FLOWC_RUNS_DB"]))
         if request.get("cwd"):
             os.chdir(request["cwd"])
         status = run_call(request["call"], request["result"])

@@ -216,9 +216,18 @@ class InProcessLauncher(Launcher):
 
     name = "in-process"
 
+    def __init__(self) -> None:
+        self._resolver = None
+
     def run(self, job: Job) -> dict:
         from ...runtime.core import StepCall, StepFailed, execute
 
+        if self._resolver is None and job.env.get("FLOWC_RUNS_DB"):
+            from ...runtime.dataitem import register_store_resolver
+            from .store import db_resolver
+
+            self._resolver = db_resolver(job.env["FLOWC_RUNS_DB"])
+            register_store_resolver(self._resolver)
         with open(job.log_path, "a", encoding="utf-8") as log:
             log.write("(in-process run: output went to the console)\n")
         try:
@@ -227,6 +236,13 @@ class InProcessLauncher(Launcher):
             raise StepError(str(exc)) from None
         except Exception as exc:
             raise StepError(f"{type(exc).__name__}: {exc}") from None
+
+    def close(self) -> None:
+        if self._resolver is not None:
+            from ...runtime.dataitem import unregister_store_resolver
+
+            unregister_store_resolver(self._resolver)
+            self._resolver = None
 
 
 _prespawned: ForkServerLauncher | None = None

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 
-from .db import RunsDB
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .db import RunsDB
 
 DEFAULT_ARTIFACT_DIR = "artifacts"
 
@@ -36,13 +39,34 @@ def parse_store_uri(uri: str) -> tuple[str, str] | None:
     return parts[1], key
 
 
-def resolve_store_uri(db: RunsDB, uri: str) -> str | None:
+def resolve_store_uri(db: "RunsDB", uri: str) -> str | None:
     """The local path of a ``store://`` URI according to the runs database, or None."""
     parsed = parse_store_uri(uri)
     if parsed is None:
         return None
     found = db.find_artifact(*parsed)
     return found["path"] if found and os.path.exists(found["path"]) else None
+
+
+def db_resolver(db_file: str):
+    """A ``store://`` resolver for ``flowc.runtime.dataitem`` backed by a runs database file.
+
+    Step processes register it so that handlers can open ``store://`` URIs themselves; the
+    database is opened (read-only) only when a URI is actually resolved.
+    """
+
+    def resolve(uri: str) -> str | None:
+        import sqlite3
+
+        parsed = parse_store_uri(uri)
+        if parsed is None or not os.path.exists(db_file):
+            return None
+        with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=30) as conn:
+            row = conn.execute("SELECT path FROM artifacts WHERE project=? AND key=? "
+                               "ORDER BY created DESC LIMIT 1", parsed).fetchone()
+        return row[0] if row and os.path.exists(row[0]) else None
+
+    return resolve
 
 
 def content_hash(path: str) -> str:

@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return int(kfp_main(rest) or 0)
     if command == "serve":
-        from .serving import serve_main
+        from .server_process import serve_main
 
         return serve_main(rest)
     print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)

@@ -13,17 +13,15 @@ Request bodies are MLRun's simple form ``{"inputs": [[...], ...]}`` or KServe v2
 ``{"inputs": [{"name", "shape", "datatype", "data"}]}``; the answer uses the same form
 (``{"id", "model_name", "outputs": [...]}``).
 
-``python -m flowc.runtime serve --spec SPEC.json`` runs a server in its own process and prints
-its URL on stdout once every model is loaded; :func:`spawn_server` starts such a process.
+``python -m flowc.runtime serve --spec SPEC.json`` runs a server in its own process
+(:mod:`flowc.runtime.server_process`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +29,7 @@ from typing import Any, Sequence
 from urllib.parse import unquote
 
 from .context import StepLogger
+from .v2_protocol import is_tensor_request, rows_to_tensor, tensor_to_rows, to_plain
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -102,81 +101,17 @@ class V2ModelServer:
     def do_infer(self, body: dict) -> dict:
         """Run one request through preprocess -> predict -> postprocess."""
         request_id = str(body.get("id") or uuid.uuid4().hex)
-        tensor_form = _is_tensor_request(body)
+        tensor_form = is_tensor_request(body)
         request = dict(body)
         if tensor_form:
-            request["inputs"] = _tensor_to_rows(body["inputs"][0])
-        outputs = self.postprocess(self.predict(self.preprocess(request)))
-        outputs = _plain(outputs)
+            request["inputs"] = tensor_to_rows(body["inputs"][0])
+        outputs = to_plain(self.postprocess(self.predict(self.preprocess(request))))
         if tensor_form:
-            outputs = [_rows_to_tensor("predict", outputs)]
+            outputs = [rows_to_tensor("predict", outputs)]
         response = {"id": request_id, "model_name": self.name, "outputs": outputs}
         if self.version:
             response["model_version"] = self.version
         return response
-
-
-# --------------------------------------------------------------------------- request forms
-
-
-def _is_tensor_request(body: dict) -> bool:
-    inputs = body.get("inputs")
-    return (isinstance(inputs, list) and bool(inputs) and isinstance(inputs[0], dict)
-            and "data" in inputs[0])
-
-
-def _tensor_to_rows(tensor: dict) -> list:
-    data = tensor["data"]
-    shape = tensor.get("shape") or [len(data)]
-    flat = list(_flatten(data))
-    if len(shape) == 1:
-        return flat
-    width = 1
-    for dim in shape[1:]:
-        width *= int(dim)
-    if width <= 0 or len(flat) % width:
-        raise ValueError(f"tensor data of {len(flat)} values does not fit shape {shape}")
-    rows = [flat[i:i + width] for i in range(0, len(flat), width)]
-    return _reshape(rows, [int(d) for d in shape[1:]]) if len(shape) > 2 else rows
-
-
-def _reshape(rows: list, inner: list[int]) -> list:
-    def split(values: list, dims: list[int]) -> list:
-        if len(dims) == 1:
-            return values
-        step = len(values) // dims[0]
-        return [split(values[i:i + step], dims[1:]) for i in range(0, len(values), step)]
-
-    return [split(row, inner) for row in rows]
-
-
-def _flatten(data: Any):
-    if isinstance(data, list):
-        for item in data:
-            yield from _flatten(item)
-    else:
-        yield data
-
-
-def _rows_to_tensor(name: str, outputs: Any) -> dict:
-    values = list(_flatten(outputs)) if isinstance(outputs, list) else [outputs]
-    shape = [len(outputs)] if isinstance(outputs, list) else [1]
-    if isinstance(outputs, list) and outputs and isinstance(outputs[0], list):
-        shape = [len(outputs), len(values) // max(len(outputs), 1)]
-    first = values[0] if values else None
-    datatype = ("BOOL" if isinstance(first, bool) else "INT64" if isinstance(first, int)
-                else "FP64" if isinstance(first, float) else "BYTES")
-    return {"name": name, "shape": shape, "datatype": datatype, "data": values}
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "tolist") and callable(value.tolist):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 # --------------------------------------------------------------------------- loading
@@ -423,151 +358,3 @@ def start_server(function_source: str | None, class_name: str | None, models: Se
     logger.info("serving", url=url, models=",".join(sorted(servers)))
     return ServerHandle(url=url, host=str(bound_host), port=int(bound_port),
                         models=sorted(servers), _server=server, _thread=thread)
-
-
-# --------------------------------------------------------------------------- process
-
-
-def read_spec(path: str) -> dict:
-    """Read and check a serve spec (JSON): source_file/source_code, class_name, models."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            spec = json.load(handle)
-    except OSError as exc:
-        raise ServingError(f"cannot read serve spec {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise ServingError(f"serve spec {path} is not JSON: {exc}") from None
-    if not isinstance(spec, dict):
-        raise ServingError(f"serve spec {path} must be a JSON object")
-    if not spec.get("source_file") and not spec.get("source_code"):
-        raise ServingError(f"serve spec {path} needs source_file or source_code")
-    if not isinstance(spec.get("models"), list):
-        raise ServingError(f"serve spec {path} needs models: a list of {{key, model_path}}")
-    return spec
-
-
-def serve_main(argv: Sequence[str]) -> int:
-    """``serve --spec SPEC.json [--host H] [--port P] [--ready-file F]``: serve until
-    SIGTERM/SIGINT; the URL is printed on stdout (and written to ``--ready-file`` as JSON)
-    once every model is loaded."""
-    import signal
-
-    from .__main__ import _options
-
-    try:
-        options = _options(argv, ("spec", "host", "port", "ready-file"))
-        if "spec" not in options:
-            raise ValueError("serve needs --spec SPEC.json")
-        spec = read_spec(options["spec"])
-        host = options.get("host") or spec.get("host") or "127.0.0.1"
-        port = int(options.get("port") or spec.get("port") or 0)
-    except (ValueError, ServingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    logger = StepLogger(spec.get("name") or "serving")
-    try:
-        handle = start_server(spec.get("source_file"), spec.get("class_name"), spec["models"],
-                              host=host, port=port, source_code=spec.get("source_code"),
-                              base_dir=spec.get("base_dir"), logger=logger)
-    except ServingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    if options.get("ready-file"):
-        from .artifacts import write_bytes
-
-        write_bytes(options["ready-file"],
-                    json.dumps({"url": handle.url, "pid": os.getpid(),
-                                "models": handle.models}).encode("utf-8"))
-    print(handle.url, flush=True)
-    while not stop.wait(0.5):
-        pass
-    handle.stop()
-    return 0
-
-
-@dataclass
-class ServerProcess:
-    """A model server running in its own process (see :func:`spawn_server`)."""
-
-    url: str
-    pid: int
-    process: Any = field(repr=False)
-
-    def stop(self, timeout: float = 5.0) -> int | None:
-        """SIGTERM the server, SIGKILL it after ``timeout``; returns its exit status."""
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        if self.process.stdout:
-            self.process.stdout.close()
-        return self.process.returncode
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
-def spawn_server(spec: dict, *, spec_path: str, python: str = sys.executable,
-                 log_path: str | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 60.0) -> ServerProcess:
-    """Write ``spec`` to ``spec_path``, start ``python -m flowc.runtime serve`` and wait for
-    its URL. stderr (the server's log) goes to ``log_path`` (or is discarded)."""
-    import subprocess
-
-    from .artifacts import write_bytes
-
-    write_bytes(spec_path, json.dumps(spec, indent=2).encode("utf-8"))
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        process = subprocess.Popen(
-            [python, "-m", "flowc.runtime", "serve", "--spec", spec_path],
-            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True)
-    finally:
-        if log_path:
-            log.close()  # type: ignore[union-attr]
-    deadline = time.monotonic() + timeout
-    line = _read_line(process, deadline)
-    if not line.startswith("http"):
-        status = process.poll()
-        if status is None:
-            process.kill()
-            process.wait()
-        where = f"; see {log_path}" if log_path else ""
-        raise ServingError(f"the model server did not start (exit status {process.returncode})"
-                           f"{where}")
-    return ServerProcess(url=line, pid=process.pid, process=process)
-
-
-def _read_line(process: Any, deadline: float) -> str:
-    """The first stdout line of ``process``, or "" at EOF/timeout."""
-    import selectors
-
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    buffer = b""
-    try:
-        while time.monotonic() < deadline:
-            if not selector.select(max(0.0, deadline - time.monotonic())):
-                continue
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buffer += chunk
-            if b"\n" in buffer:
-                return buffer.split(b"\n", 1)[0].decode().strip()
-    finally:
-        selector.close()
-    return ""

@@ -13,7 +13,8 @@ import pytest
 
 from flowc import hub
 from flowc.runtime.core import StepCall, StepFailed, execute
-from flowc.runtime.serving import ServingError, spawn_server, start_server
+from flowc.runtime.server_process import spawn_server
+from flowc.runtime.serving import ServingError, start_server
 
 
 def _request(url, method="GET", body=None, raw=None):

@@ -7,6 +7,7 @@ the iteration with the best ``accuracy`` (``selector="max.accuracy"``).
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 
@@ -82,7 +83,7 @@ def make_estimator(model_pkg_class: str, params: dict[str, Any], random_state: i
     except (ImportError, AttributeError):
         raise ValueError(f"model_pkg_class {model_pkg_class!r}: no class {class_name!r} "
                          f"in {module_name}") from None
-    known = cls().get_params()
+    known = {name for name in inspect.signature(cls).parameters if name != "self"}
     options = dict(params)
     if "random_state" in known:
         options.setdefault("random_state", random_state)

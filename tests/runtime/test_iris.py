@@ -149,3 +149,18 @@ def test_example_workflow_traces_and_matches_its_handlers():
         assert given <= names, (step.name, given - names)
         required = {p.name for p in info.params if not p.has_default and p.name != "context"}
         assert required <= given, (step.name, required - given)
+
+
+def test_make_estimator_options():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("iris_trainer_for_test",
+                                                  os.path.join(IRIS, "trainer.py"))
+    trainer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trainer)
+    model = trainer.make_estimator("sklearn.linear_model.LogisticRegression", {"C": 0.5}, 7)
+    assert (model.C, model.max_iter, model.random_state) == (0.5, 1000, 7)
+    with pytest.raises(ValueError, match="does not take gamma"):
+        trainer.make_estimator("sklearn.linear_model.LogisticRegression", {"gamma": 1}, 1)
+    with pytest.raises(ValueError, match="no class 'Nope'"):
+        trainer.make_estimator("sklearn.linear_model.Nope", {}, 1)

@@ -93,11 +93,12 @@ class Registry:
     platform_executors: dict[str, dict] = field(default_factory=dict)
     _by_key: dict[str, str] = field(default_factory=dict)
     _used: set[str] = field(default_factory=set)
+    _source_ids: dict[str, str] = field(default_factory=dict)
 
     def add(self, base: str, component: dict, executor: dict,
             platform: dict | None = None) -> str:
         """Register a container component; returns its ``comp-...`` name."""
-        key = spec_json({"c": component, "e": executor, "p": platform})
+        key = self._key(component, executor, platform)
         name = self._by_key.get(key)
         if name is not None and self.share:
             return name
@@ -109,6 +110,17 @@ class Registry:
         if platform:
             self.platform_executors[f"exec-{suffix}"] = platform
         return name
+
+    def _key(self, component: dict, executor: dict, platform: dict | None) -> str:
+        # Embedded sources are long and shared: key them by identity of their text.
+        container = executor.get("container", {})
+        args = list(container.get("args", ()))
+        if "--source" in args:
+            at = args.index("--source") + 1
+            source = args[at]
+            args[at] = self._source_ids.setdefault(source, f"source-{len(self._source_ids)}")
+        return spec_json({"c": component, "p": platform, "i": container.get("image"),
+                          "m": container.get("command"), "a": args})
 
     def add_dag(self, name: str, component: dict) -> str:
         """Register a group (sub-DAG) component under its fixed name."""

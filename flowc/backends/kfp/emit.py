@@ -14,8 +14,6 @@ import importlib.util
 import os
 import sys
 from types import ModuleType
-from typing import Any
-
 from .types import COMMENT_TYPE
 
 _PB2_MODULE = "kfp.pipeline_spec.pipeline_spec_pb2"
@@ -89,10 +87,9 @@ def header_comment(spec: dict, description: str | None) -> str:
 
 
 def dump_yaml(spec: dict, platform: dict | None, description: str | None) -> str:
-    """Header comments plus one YAML document (two with a platform spec), keys sorted."""
-    import yaml
+    """Header comments plus one YAML document (two with a platform spec), keys sorted: the
+    bytes ``yaml.dump_all(..., sort_keys=True)`` writes (see :mod:`.yaml_emit`)."""
+    from .yaml_emit import dump_all
 
-    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     documents = [spec] + ([platform] if platform else [])
-    body = yaml.dump_all(documents, Dumper=dumper, sort_keys=True)
-    return header_comment(spec, description) + body
+    return header_comment(spec, description) + dump_all(documents)

@@ -94,7 +94,10 @@ class _Lowering:
         self.secret_executors: dict[str, dict] = {}
         self._counter = 0
         self._sources: dict[str, tuple[str, str, Any]] = {}
+        self._function_cache: dict[tuple, tuple] = {}
+        self._outputs_cache: dict[str, list[tuple[str, str]]] = {}
         self._used_names = set(self.steps)
+        self._upstream = {s.name: s.upstream() for s in wf.steps}
 
     # ------------------------------------------------------------------ driver
 
@@ -174,7 +177,8 @@ class _Lowering:
         group_of: dict[str, Scope | None] = {}
         reach: dict[str, frozenset] = {}
         for step in self.wf.steps:
-            for up in step.upstream():
+            upstream = self._upstream[step.name]
+            for up in upstream:
                 if up not in self.steps:
                     raise FlowcError(f"step {step.name!r} refers to unknown step {up!r}",
                                      code="FC101", location=step.location)
@@ -184,7 +188,7 @@ class _Lowering:
                                      location=step.location)
             upstream_reach = frozenset().union(*(
                 reach[u] | ({id(group_of[u])} if group_of[u] is not None else set())
-                for u in step.upstream()))
+                for u in upstream))
             scope = self.root
             if step.condition is not None:
                 key = json.dumps(ir.value_to_json(step.condition), sort_keys=True)
@@ -192,7 +196,7 @@ class _Lowering:
                 if scope is None or any(
                         group_of[u] is not scope and id(scope) in reach[u] |
                         ({id(group_of[u])} if group_of[u] is not None else set())
-                        for u in step.upstream()):
+                        for u in upstream):
                     scope = self._new_group("condition", self.root)
                     self.groups[scope.name] = _Group(scope, key=key, step=step)
                     open_groups[key] = scope
@@ -223,6 +227,13 @@ class _Lowering:
             hint=f"add {ref.name!r} to outputs=[...] of step {ref.step!r}")
 
     def _outputs(self, step: ir.Step) -> list[tuple[str, str]]:
+        """Declared outputs plus those the step kind always has (a fresh list)."""
+        cached = self._outputs_cache.get(step.name)
+        if cached is None:
+            cached = self._outputs_cache[step.name] = self._compute_outputs(step)
+        return list(cached)
+
+    def _compute_outputs(self, step: ir.Step) -> list[tuple[str, str]]:
         outs = [(o.name, o.type) for o in step.outputs]
         declared = {n for n, _ in outs}
         outs += [o for o in IMPLICIT_OUTPUTS.get(step.kind, ()) if o[0] not in declared]
@@ -306,9 +317,9 @@ class _Lowering:
         task["componentRef"] = {"name": comp_name}
         task["taskInfo"] = {"name": task_name}
         deps: set[str] = set()
-        own = _task_dependencies(step)
-        for up in step.upstream():
-            if up not in own:
+        own = _task_dependencies(step) if step.condition is not None else None
+        for up in self._upstream[step.name]:
+            if own is not None and up not in own:
                 continue  # read only by the condition: its group task depends on it
             common = lowest_common(self.out_scope[up], scope)
             rep_up = representative(up, self.out_scope[up], common)
@@ -327,6 +338,15 @@ class _Lowering:
 
     def _function_source(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
         """(source code, file name, handler, HandlerInfo|None) of a run step's function."""
+        key = (step.function.url, step.function.handler, step.handler,
+               step.function.image is None)
+        cached = self._function_cache.get(key)
+        if cached is None:
+            cached = self._read_function(step)
+            self._function_cache[key] = cached
+        return cached
+
+    def _read_function(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
         fn = step.function
         handler = step.handler or fn.handler
         url = fn.url

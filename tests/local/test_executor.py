@@ -266,6 +266,41 @@ def test_secrets_reach_the_step_but_never_the_records(project, monkeypatch):
     assert project.step_rows(status.run_id)["s"]["params"] == {"token": "***"}
 
 
+def test_secret_values_are_redacted_from_errors_results_and_logs(project, monkeypatch):
+    monkeypatch.setenv("FLOWC_SECRET_TOKEN", "hunter2-secret")
+    project.write("leaky.py", '''
+def leak(context, token: str, fail: bool = False):
+    print("the token is", token)
+    context.log_result("echo", f"<{token}>")
+    if fail:
+        raise ValueError(f"bad token {token}")
+
+
+def size(context, word: str):
+    context.log_result("size", len(word))
+''')
+    status = project.run("""
+    from flowc.compiler.dsl import get_current_project
+
+    def pipeline():
+        token = get_current_project().get_secret("TOKEN")
+        a = fc.run_function("leaky.py", handler="leak", name="a", params={"token": token},
+                            outputs=["echo:str"])
+        fc.run_function("leaky.py", handler="size", name="b", params={"word": a.outputs["echo"]},
+                        outputs=["size:int"])
+        fc.run_function("leaky.py", handler="leak", name="c", params={"token": token, "fail": True})
+    """)
+    rows = project.step_rows(status.run_id)
+    assert rows["a"]["results"] == {"echo": "<***>"}
+    assert "bad token ***" in rows["c"]["error"]
+    assert status.outputs["b"] == {"size": len("<hunter2-secret>")}  # b got the real value
+    for name in ("a", "c"):
+        log = open(rows[name]["log_path"]).read()
+        assert "the token is ***" in log and "hunter2" not in log
+    raw = open(os.path.join(project.dir, ".flowc", "runs.db"), "rb").read()
+    assert b"hunter2" not in raw
+
+
 def test_store_uri_input_resolves_to_the_newest_logged_artifact(project):
     project.run(f"""
     def pipeline():

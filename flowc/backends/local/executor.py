@@ -131,6 +131,7 @@ class Executor:
         self.project = project_key(workflow.project)
         self.plan: Plan = build_plan(workflow, self.arguments, self.base_dir)
         self._secret_lookup = secret_lookup
+        self._secret_values: set[str] = set()
         self.steps = {s.name: _StepState(s) for s in workflow.steps}
         self.log_dir = os.path.join(self.base_dir, ".flowc", "logs", self.run_id)
         self._queue: queue.Queue = queue.Queue()
@@ -483,6 +484,7 @@ class Executor:
     # ------------------------------------------------------------------ outcomes
 
     def _handle(self, unit: _Unit, outcome: Any) -> None:
+        self._redact_log(unit.job)
         if unit.kind == "iteration":
             self._handle_iteration(unit, outcome)
             return
@@ -540,13 +542,14 @@ class Executor:
                 except EvaluationError as exc:
                     record["error"] = f"stop_condition not evaluated: {exc}"
         hs.iterations.append(record)
-        self.db.iteration_finished(self.run_id, name, unit.iteration, state=record["state"],
-                                   params=record["params"], results=record["results"],
-                                   artifacts=record["artifacts"], error=record["error"],
+        shown = self._redact(record)
+        self.db.iteration_finished(self.run_id, name, unit.iteration, state=shown["state"],
+                                   params=shown["params"], results=shown["results"],
+                                   artifacts=shown["artifacts"], error=shown["error"],
                                    started=unit.started, ended=ended)
         self._emit(IterationFinished(self.run_id, step=name, iteration=unit.iteration,
-                                     state=record["state"], results=record["results"],
-                                     error=record["error"] if record["state"] != "succeeded"
+                                     state=shown["state"], results=shown["results"],
+                                     error=shown["error"] if shown["state"] != "succeeded"
                                      else None))
         if self._abort_reason is not None:
             if hs.running == 0:
@@ -558,7 +561,8 @@ class Executor:
     def _finish_hyper(self, name: str, hs: _HyperState) -> None:
         folder = step_dir(self.artifact_path, self.run_id, name)
         table_path = os.path.join(folder, "iteration_results.csv")
-        hyperlib.write_table(table_path, hyperlib.iteration_table(hs.iterations))
+        hyperlib.write_table(table_path,
+                             self._redact(hyperlib.iteration_table(hs.iterations)))
         table = {"path": table_path, "kind": "table",
                  "uri": f"store://artifacts/{self.project}/iteration_results"}
         failed = [it for it in hs.iterations if it["state"] == states.FAILED]
@@ -586,15 +590,46 @@ class Executor:
     def _finish(self, name: str, state: str, *, reason: str | None = None,
                 results: dict | None = None, artifacts: dict | None = None,
                 outputs: dict | None = None, error: str | None = None) -> None:
+        """Record a final state. Secret values are redacted from what is recorded and shown;
+        dependents still get the real outputs."""
         st = self.steps[name]
+        error = self._redact(error)
         st.state, st.reason, st.error = state, reason, error
         st.outputs = dict(outputs or {})
-        self.db.step_finished(self.run_id, name, state=state, reason=reason, results=results,
-                              artifacts=artifacts, outputs=outputs, error=error,
-                              project=self.project)
+        shown = self._redact(st.outputs)
+        self.db.step_finished(self.run_id, name, state=state, reason=reason,
+                              results=self._redact(results), artifacts=artifacts,
+                              outputs=shown, error=error, project=self.project)
         duration = time.time() - st.started if st.started else None
         self._emit(StepFinished(self.run_id, step=name, state=state, duration=duration,
-                                reason=reason, error=error, outputs=st.outputs))
+                                reason=reason, error=error, outputs=shown))
+
+    def _redact(self, value: Any) -> Any:
+        """``value`` with every secret value used in this run replaced by ``***``."""
+        if not self._secret_values or value is None:
+            return value
+        if isinstance(value, str):
+            for secret in self._secret_values:
+                value = value.replace(secret, MASK)
+            return value
+        if isinstance(value, dict):
+            return {k: self._redact(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._redact(v) for v in value]
+        return value
+
+    def _redact_log(self, job: Job | None) -> None:
+        """Rewrite a step's log without secret values (handlers may print them)."""
+        if not self._secret_values or job is None or not os.path.exists(job.log_path):
+            return
+        with open(job.log_path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+        clean = self._redact(text)
+        if clean != text:
+            tmp = f"{job.log_path}.redact"
+            with open(tmp, "w", encoding="utf-8") as handle:
+                handle.write(clean)
+            os.replace(tmp, job.log_path)
 
     # ------------------------------------------------------------------ abort / end
 
@@ -669,6 +704,12 @@ class Executor:
         return st.outputs[name]
 
     def _secret(self, key: str) -> Any:
+        value = self._lookup_secret(key)
+        if isinstance(value, str) and len(value) >= 4:
+            self._secret_values.add(value)  # redacted from everything recorded
+        return value
+
+    def _lookup_secret(self, key: str) -> Any:
         if self._secret_lookup is not None:
             value = self._secret_lookup(key)
             if value is not None:

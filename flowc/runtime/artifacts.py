@@ -134,6 +134,26 @@ def _replace_with(tmp: str, path: str) -> None:
         os.replace(tmp, path)
 
 
+def remove_leftovers(folder: str) -> list[str]:
+    """Delete temporary entries a killed writer left in ``folder`` (``.flowc-tmp-*``,
+    ``.flowc-old-*``); returns their names. Only call it when nothing else writes there."""
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in entries:
+        if name.startswith((".flowc-tmp-", ".flowc-old-")):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            removed.append(name)
+    return removed
+
+
 def write_bytes(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_file(path, "wb") as handle:

@@ -136,6 +136,7 @@ def execute(call: StepCall, *, logger: StepLogger | None = None) -> StepResult:
     except OSError as exc:
         raise StepFailed(f"{label}: cannot create the artifact folder {call.artifact_dir}: "
                          f"{exc.strerror or exc}") from None
+    art.remove_leftovers(call.artifact_dir)  # from an earlier, killed attempt of this step
     log = logger or StepLogger(call.step if call.iteration is None
                                else f"{call.step}#{call.iteration}")
     items = {name: DataItem(url, key=name) for name, url in call.inputs.items()}

@@ -127,3 +127,47 @@ def test_serve_ready_file_and_sigterm(tmp_path):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_sigkill_mid_write_never_leaves_a_partial_artifact(make_call, tmp_path):
+    import os
+    import signal
+    import time
+
+    size = 8 * 1024 * 1024
+    call = make_call(f"""
+        import os
+
+        def f(context):
+            os.makedirs(context.artifact_path, exist_ok=True)
+            open(os.path.join(context.artifact_path, "started"), "w").close()
+            for i in range(10000):
+                context.log_artifact("big", body=bytes([i % 256]) * {size}, format="bin")
+    """, "f")
+    call_file = tmp_path / "c.json"
+    call_file.write_text(json.dumps(call.to_json()))
+    proc = subprocess.Popen([sys.executable, "-m", "flowc.runtime", "exec", "--call",
+                             str(call_file), "--result", str(tmp_path / "r.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    final = os.path.join(call.artifact_dir, "big.bin")
+    deadline = time.monotonic() + 30
+    while not os.path.exists(final) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # kill while later writes are going on
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert os.path.exists(final), "the first write did not complete within 30 s"
+    with open(final, "rb") as handle:
+        data = handle.read()
+    assert len(data) == size and data == data[:1] * size  # one whole write, never a mix
+    assert not os.path.exists(tmp_path / "r.json")
+    # a later attempt of the step into the same folder removes the killed writer's leftovers
+    # (the kill may or may not have landed mid-write; make sure one leftover of each kind exists)
+    open(os.path.join(call.artifact_dir, ".flowc-tmp-extra"), "wb").close()
+    os.makedirs(os.path.join(call.artifact_dir, ".flowc-old-extra", "entry"))
+    from flowc.runtime.core import execute
+
+    call.source_code = "def f():\n    return None\n"
+    call.source_file = None
+    execute(call)
+    assert sorted(os.listdir(call.artifact_dir)) == ["big.bin", "started"]

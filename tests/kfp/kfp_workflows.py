@@ -145,3 +145,22 @@ def kitchen() -> ir.Workflow:
                 "name": ir.Concat((ir.ArgRef("who"), "@", O("deploy-serving", "endpoint"))),
                 "token": ir.SecretRef("API_TOKEN")}, outputs=[("message", "str")], line=54),
         ))
+
+
+def hyper_in_condition() -> ir.Workflow:
+    """A hyper-parameter run and its consumer under one condition (loop inside a sub-DAG)."""
+    O = ir.OutputRef
+    cond = ir.Expr(">", (ir.ArgRef("n"), 2))
+    return ir.Workflow(
+        name="hyper-in-condition", args=(ir.Arg(name="n", type="int", default=5),),
+        steps=(
+            run("make", "make", params={"n": ir.ArgRef("n")},
+                outputs=[("data", "dataset"), ("count", "int")], line=60),
+            run("train", "train", inputs={"data": O("make", "data")},
+                params={"depth": ir.ArgRef("n")}, outputs=[("model", "model")],
+                hyper=ir.Hyper(params={"lr": [0.1, 0.2]}, selector="max.accuracy"),
+                condition=cond, line=61),
+            run("evaluate", "evaluate", inputs={"model": O("train", "model")},
+                params={"threshold": O("train", "accuracy")}, outputs=[("verdict", "str")],
+                condition=cond, line=62),
+        ))

@@ -167,3 +167,16 @@ def test_secret_reaches_the_step_from_the_environment(kfp_local, monkeypatch):
     recorded = kfp_local(text)
     assert single(recorded, "greet")["message"] == "hello x (6)"
     assert "abcdef" not in text
+
+
+@pytest.mark.parametrize("n, runs", [(5, True), (1, False)])
+def test_hyper_run_inside_a_condition(kfp_local, local_engine, n, runs):
+    workflow = w.hyper_in_condition()
+    recorded = kfp_local(compile_workflow(workflow, base_dir=w.FIXTURES), n=n)
+    expected = local_engine(workflow, n=n)
+    assert ("evaluate" in recorded) is runs and ("evaluate" in expected) is runs
+    if runs:
+        assert len(recorded["train-trial"]) == 2
+        assert single(recorded, "evaluate") == expected["evaluate"]
+        assert single(recorded, "train")["best_iteration"] == expected["train"][
+            "best_iteration"]

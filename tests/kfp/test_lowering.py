@@ -400,3 +400,27 @@ def test_invalid_output_is_caught_by_the_strict_protobuf_check():
     lowered.spec["root"]["dag"]["tasks"]["make"]["bogusField"] = 1
     with pytest.raises(ParseError):
         check_strict(lowered.spec)
+
+
+def test_hyper_run_inside_a_condition_nests_the_loop_in_the_sub_dag():
+    text, spec, _ = compiled(w.hyper_in_condition())
+    strict_parse(text)
+    root = dag_of(spec)
+    assert set(root) == {"make", "condition-1"}
+    inner = dag_of(spec, "comp-condition-1")
+    assert set(inner) == {"for-loop-2", "train", "evaluate"}
+    assert inner["train"]["dependentTasks"] == ["for-loop-2"]
+    assert inner["evaluate"]["dependentTasks"] == ["train"]
+    trial = dag_of(spec, "comp-for-loop-2")["train-trial"]
+    assert trial["inputs"]["parameters"]["depth"] == {"componentInputParameter":
+                                                      "pipelinechannel--n"}
+    assert inner["for-loop-2"]["inputs"]["parameters"]["pipelinechannel--n"] == {
+        "componentInputParameter": "pipelinechannel--n"}
+    assert root["condition-1"]["inputs"]["parameters"]["pipelinechannel--n"] == {
+        "componentInputParameter": "n"}
+
+
+def test_components_can_be_kept_apart():
+    _, shared, _ = compiled(w.chain(20))
+    _, apart, _ = compiled(w.chain(20), share_components=False)
+    assert len(shared["components"]) == 2 and len(apart["components"]) == 20

@@ -194,3 +194,13 @@ def test_submit_to_an_unreachable_host_is_a_clear_error(project):
     with pytest.raises(FlowcError) as err:
         submit(loaded, host="http://127.0.0.1:9")
     assert err.value.code == "FC501"
+
+
+def test_flowc_run_engine_kfp_submits_through_the_cli(cli, project):
+    with FakeKfpApi() as api:
+        code, stdout, stderr = cli("run", "-w", "main", "-p", str(project), "--engine", "kfp",
+                                   "--host", api.url, "--experiment", "cli", "-A", "n=2")
+    assert code == 0, stderr
+    assert "run-1" in stdout
+    assert api.runs[0]["runtime_config"]["parameters"]["n"] == 2
+    assert [e["display_name"] for e in api.experiments.values()] == ["cli"]

@@ -79,6 +79,7 @@ class StepContext:
         self.inputs: dict[str, DataItem] = dict(inputs or {})
         self.logger = logger or StepLogger(step)
         self.results: dict[str, Any] = {}
+        self.labels: dict[str, Any] = {}
         self.artifacts: dict[str, dict] = {}
 
     # ------------------------------------------------------------------ reading
@@ -95,6 +96,14 @@ class StepContext:
             raise KeyError(f"step {self.name!r} has no input {key!r} "
                            f"(inputs: {', '.join(sorted(self.inputs)) or 'none'})")
         return self.inputs[key]
+
+    def get_dataitem(self, url: str) -> DataItem:
+        """A data item for any path or URL (MLRun's ``context.get_dataitem``)."""
+        return DataItem(url)
+
+    def set_label(self, key: str, value: Any) -> None:
+        """Attach a label to this step run (kept in ``labels``; not part of the results)."""
+        self.labels[str(key)] = value
 
     def get_secret(self, key: str, default: str | None = None) -> str | None:
         """A secret from the environment (engines pass project secrets as env vars)."""

@@ -168,3 +168,37 @@ def test_logger_never_fails_on_bad_format_arguments():
     stream = io.StringIO()
     StepLogger("s", stream).info("100% done", "extra")
     assert "100% done extra" in stream.getvalue()
+
+
+def test_http_input_is_downloaded_once(tmp_path, ctx):
+    import http.server
+    import threading
+
+    served = tmp_path / "www"
+    served.mkdir()
+    (served / "data.csv").write_text("a,b\n1,2\n")
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(served), **kwargs)
+
+        def log_message(self, *args):
+            hits.append(args)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/data.csv"
+        item = DataItem(url, download_dir=str(tmp_path / "dl"))
+        assert item.kind == "http"
+        assert item.as_df()["b"].tolist() == [2]
+        assert DataItem(url, download_dir=str(tmp_path / "dl")).get() == b"a,b\n1,2\n"
+        assert len(hits) == 1  # the second item found the download
+        assert ctx.get_dataitem(url).url == url
+    finally:
+        server.shutdown()
+        server.server_close()
+    ctx.set_label("owner", "me")
+    assert ctx.labels == {"owner": "me"}

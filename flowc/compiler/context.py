@@ -28,12 +28,36 @@ _current: ContextVar["TraceState | None"] = ContextVar("flowc_trace", default=No
 
 @dataclass(slots=True)
 class CallSite:
-    """Where a DSL call happened; the column is computed lazily (see ``TraceState.locate``)."""
+    """Where a DSL call happened: the calling code object and its last instruction.
+
+    Line and column are computed lazily from ``co_positions()`` (see ``TraceState.locate``):
+    even ``frame.f_lineno`` scans the line table from the start, which is quadratic for a
+    generated workflow with 100,000 calls in one function.
+    """
 
     file: str
-    line: int
     code: CodeType | None = None
     lasti: int = -1
+    fallback_line: int = 0
+
+    def position(self, cache: dict[int, list] | None = None) -> tuple[int, int]:
+        """1-based ``(line, col)``; 0 where unknown."""
+        if self.code is None or self.lasti < 0:
+            return self.fallback_line, 0
+        positions = None if cache is None else cache.get(id(self.code))
+        if positions is None:
+            positions = list(self.code.co_positions())
+            if cache is not None:
+                cache[id(self.code)] = positions
+        index = self.lasti // 2
+        if index >= len(positions):
+            return self.fallback_line, 0
+        line, _, col, _ = positions[index]
+        return line or self.fallback_line, (col + 1) if col is not None else 0
+
+    @property
+    def line(self) -> int:
+        return self.position()[0]
 
 
 @dataclass(slots=True)
@@ -65,20 +89,25 @@ class TraceState:
     steps: list[StepRecord] = field(default_factory=list)
     by_name: dict[str, StepRecord] = field(default_factory=dict)
     used_names: set[str] = field(default_factory=set)
+    next_suffix: dict[str, int] = field(default_factory=dict)
     conditions: list[Value] = field(default_factory=list)
     # function name -> build step that produced its image (later runs use that image)
     built_images: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    _positions: dict[CodeType, list] = field(default_factory=dict)
+    # keyed by id(): hashing a code object hashes its whole bytecode (quadratic at scale)
+    _positions: dict[int, list] = field(default_factory=dict)
 
     def unique_name(self, wanted: str) -> str:
         """A KFP-legal step name, suffixed ``-2``, ``-3``… when already taken."""
         base = legal_name(wanted)
         name = base
-        index = 2
+        # Resume probing where the last duplicate of this base stopped: a linear probe from
+        # -2 each time is quadratic (kfp's make_name_unique_by_adding_index is).
+        index = self.next_suffix.get(base, 2)
         while name in self.used_names:
             name = f"{base}-{index}"
             index += 1
+        self.next_suffix[base] = index
         self.used_names.add(name)
         return name
 
@@ -94,18 +123,8 @@ class TraceState:
         """
         if site is None:
             return None
-        col = 0
-        if site.code is not None and site.lasti >= 0:
-            positions = self._positions.get(site.code)
-            if positions is None:
-                positions = list(site.code.co_positions())
-                self._positions[site.code] = positions
-            index = site.lasti // 2
-            if index < len(positions):
-                _, _, start_col, _ = positions[index]
-                if start_col is not None:
-                    col = start_col + 1
-        return Location(file=site.file, line=site.line, col=col)
+        line, col = site.position(self._positions)
+        return Location(file=site.file, line=line, col=col)
 
     def warn(self, code: str, message: str, site: CallSite | None, hint: str | None = None,
              severity: str = "warning") -> None:
@@ -150,9 +169,8 @@ def call_site() -> CallSite:
     while frame is not None and frame.f_code.co_filename.startswith(_FLOWC_DIR):
         frame = frame.f_back
     if frame is None:  # pragma: no cover - only when called from flowc itself
-        return CallSite(file="<unknown>", line=0)
-    return CallSite(file=frame.f_code.co_filename, line=frame.f_lineno, code=frame.f_code,
-                    lasti=frame.f_lasti)
+        return CallSite(file="<unknown>")
+    return CallSite(file=frame.f_code.co_filename, code=frame.f_code, lasti=frame.f_lasti)
 
 
 _ILLEGAL = re.compile(r"[^a-z0-9-]+")

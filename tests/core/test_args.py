@@ -1,0 +1,97 @@
+"""Arguments: signature merged with args_schema, CLI coercion, jsonschema validation."""
+
+import pytest
+
+from flowc.diagnostics import ArgumentError
+
+FLOW = """
+import mlrun
+from mlrun.model import EntrypointParam
+
+def pipeline(model_pkg_class: str = "sklearn.linear_model.LogisticRegression",
+             test_size: float = 0.1, epochs: int = 3, use_gpu: bool = False,
+             layers: list = None, extra: dict = None):
+    mlrun.run_function("train", params={"model": model_pkg_class, "test_size": test_size})
+"""
+
+PROJECT = """
+kind: project
+metadata: {name: p}
+spec:
+  workflows:
+  - name: main
+    path: flow.py
+    args_schema:
+    - {name: model_pkg_class, type: str, doc: model class,
+       choices: [sklearn.linear_model.LogisticRegression, sklearn.ensemble.RandomForestClassifier]}
+    - {name: epochs, type: int, default: 5}
+"""
+
+
+@pytest.fixture
+def project(write):
+    write("flow.py", FLOW)
+    write("project.yaml", PROJECT)
+
+
+def load(tmp_path, **arguments):
+    from flowc.compiler.loader import load_workflow
+
+    return load_workflow(None, workflow="main", project_dir=str(tmp_path), arguments=arguments)
+
+
+def test_cli_strings_are_coerced_by_type(project, tmp_path):
+    loaded = load(tmp_path, test_size="0.25", epochs="7", use_gpu="yes", layers="[64, 32]",
+                  extra='{"a": 1}')
+    assert loaded.arguments == {
+        "model_pkg_class": "sklearn.linear_model.LogisticRegression", "test_size": 0.25,
+        "epochs": 7, "use_gpu": True, "layers": [64, 32], "extra": {"a": 1}}
+    args = {a.name: a for a in loaded.workflow.args}
+    assert args["epochs"].default == 7          # a given value becomes the default
+    assert args["model_pkg_class"].doc == "model class"
+    assert args["model_pkg_class"].choices[1] == "sklearn.ensemble.RandomForestClassifier"
+
+
+def test_schema_default_overrides_signature_and_conflict_is_reported(project, tmp_path):
+    loaded = load(tmp_path)
+    assert loaded.arguments["epochs"] == 5
+    assert [d.code for d in loaded.diagnostics] == ["FC212"]
+    assert "defaults to 3" in loaded.diagnostics[0].message
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"epochs": "many"}, "argument 'epochs' must be an int (got 'many')"),
+    ({"test_size": "x"}, "argument 'test_size' must be a float (got 'x')"),
+    ({"use_gpu": "maybe"}, "argument 'use_gpu' must be a bool"),
+    ({"extra": "[1]"}, "argument 'extra' must be a dict"),
+    ({"model_pkg_class": "svm"}, "argument 'model_pkg_class' must be one of"),
+    ({"epoch": "3"}, "unknown argument 'epoch'"),
+])
+def test_bad_values_name_the_argument_and_rule(project, tmp_path, given, message):
+    with pytest.raises(ArgumentError) as err:
+        load(tmp_path, **given)
+    assert message in err.value.diagnostic.message
+
+
+def test_unknown_argument_suggests_the_closest(project, tmp_path):
+    with pytest.raises(ArgumentError) as err:
+        load(tmp_path, epoch="3")
+    assert err.value.hint == "did you mean 'epochs'?"
+
+
+def test_required_argument_missing(write):
+    from flowc.compiler.loader import load_workflow
+
+    path = write("req.py", "import flowc as fc\n\ndef pipeline(dataset: str):\n"
+                           "    fc.run_function('a', params={'d': dataset})\n")
+    with pytest.raises(ArgumentError, match="missing required argument: dataset"):
+        load_workflow(path)
+    assert load_workflow(path, arguments={"dataset": "s3://x"}).arguments == {"dataset": "s3://x"}
+
+
+def test_validation_can_be_skipped_for_lint(project, tmp_path):
+    from flowc.compiler.loader import load_workflow
+
+    loaded = load_workflow(None, workflow="main", project_dir=str(tmp_path),
+                           arguments={"epochs": "many"}, validate_arguments=False)
+    assert loaded.arguments == {}

@@ -1,0 +1,124 @@
+"""The core CLI commands as a user meets them: exit codes, messages, outputs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from flowc.cli import cli
+
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed", "workflow.py")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_version():
+    from flowc import __version__
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_ir_json_is_the_schema_valid_document_and_byte_stable():
+    from flowc.schema import validate_ir_document
+
+    first = invoke("ir", SEED)
+    second = invoke("ir", SEED)
+    assert first.exit_code == 0
+    assert first.stdout == second.stdout
+    document = json.loads(first.stdout)
+    validate_ir_document(document)
+    assert document["apiVersion"] == "flowc/v1" and document["kind"] == "Workflow"
+    assert [s["name"] for s in document["steps"]][:2] == ["build-gen-iris", "get-data"]
+
+
+def test_ir_yaml_and_output_file(tmp_path):
+    import yaml
+
+    out = tmp_path / "sub" / "ir.yaml"
+    result = invoke("ir", SEED, "--format", "yaml", "-o", str(out))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert yaml.safe_load(out.read_text())["name"] == "Demo training pipeline"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".flowc-")]
+
+
+@pytest.mark.parametrize("source, code, needle", [
+    ("def pipeline(:\n", "FC002", "flow.py:1:"),
+    ("import flowc as fc\ndef pipeline(x: int = 1):\n    if x > 1:\n        pass\n", "FC011",
+     "flow.py:3:"),
+    ("import flowc as fc\ndef pipeline():\n    1/0\n", "FC003", "flow.py:3:"),
+    ("import flowc as fc\ndef other():\n    pass\n", "FC005", "flow.py"),
+])
+def test_user_errors_exit_2_with_one_located_message(tmp_path, monkeypatch, source, code, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text(source)
+    result = invoke("ir", "flow.py")
+    assert result.exit_code == 2
+    assert f"{code} " in result.stderr and needle in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_argument_exits_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text("import flowc as fc\ndef pipeline(n: int = 1):\n"
+                                      "    fc.run_function('a', params={'n': n})\n")
+    result = invoke("ir", "flow.py", "-A", "n=lots")
+    assert result.exit_code == 2
+    assert "argument 'n' must be an int (got 'lots')" in result.stderr
+    ok = invoke("ir", "flow.py", "-A", "n=4")
+    assert json.loads(ok.stdout)["args"][0]["default"] == 4
+    usage = invoke("ir", "flow.py", "-A", "n")
+    assert usage.exit_code == 2 and "KEY=VALUE" in usage.output
+
+
+def test_cycle_exits_2_naming_the_cycle(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text(
+        "import flowc as fc\ndef pipeline():\n    a = fc.run_function('a')\n"
+        "    b = fc.run_function('b').after(a)\n    a.after(b)\n")
+    result = invoke("ir", "flow.py")
+    assert result.exit_code == 2
+    assert "flow.py:5:5: FC101 the steps form a cycle: a -> b -> a" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text("def pipeline(:\n")
+    result = invoke("--debug", "ir", "flow.py")
+    assert result.exit_code == 2 and "Traceback" in result.stderr
+
+
+def test_handler_selection(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text(
+        "import flowc as fc\ndef one():\n    fc.run_function('a')\n"
+        "def two():\n    fc.run_function('b')\n")
+    result = invoke("ir", "flow.py:two")
+    assert [s["name"] for s in json.loads(result.stdout)["steps"]] == ["b"]
+    missing = invoke("ir", "flow.py:three")
+    assert missing.exit_code == 2 and "has no function 'three'" in missing.stderr
+
+
+def test_graph_mermaid_and_dot():
+    mermaid = invoke("graph", SEED)
+    assert mermaid.exit_code == 0
+    assert mermaid.stdout.startswith("flowchart TD")
+    assert mermaid.stdout.count("-->") == 6
+    dot = invoke("graph", SEED, "--format", "dot")
+    assert '"train" -> "test";' in dot.stdout
+
+
+def test_console_script_start_up_imports_nothing_heavy():
+    code = ("import sys, flowc.cli\n"
+            "heavy = [m for m in ('kfp', 'networkx', 'jsonschema', 'lark', 'yaml', 'rich',"
+            " 'pandas', 'google.protobuf') if m in sys.modules]\n"
+            "print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == ""

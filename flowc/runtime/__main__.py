@@ -79,9 +79,8 @@ def exec_command(args: Sequence[str]) -> int:
         payload: dict = execute(call).to_json()
     except StepFailed as exc:
         payload = {"error": str(exc)}
-        if exc.details:
+        if exc.details:  # execute() already wrote it to the step log (stderr)
             payload["traceback"] = exc.details
-            sys.stderr.write(exc.details)
         print(f"error: {exc}", file=sys.stderr)
         status = 1
     except KeyboardInterrupt:

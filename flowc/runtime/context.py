@@ -48,6 +48,12 @@ class StepLogger:
         stream.write(f"{stamp} {level.upper():<5} [{self.name}] {text}\n")
         stream.flush()
 
+    def block(self, text: str) -> None:
+        """Write multi-line text (a traceback) as it is."""
+        stream = self._stream or sys.stderr
+        stream.write(text if text.endswith("\n") else text + "\n")
+        stream.flush()
+
     def debug(self, message: Any, *args: Any, **fields: Any) -> None:
         self._log("debug", message, args, fields)
 

@@ -156,6 +156,8 @@ def execute(call: StepCall, *, logger: StepLogger | None = None) -> StepResult:
                              f"{exc.code}") from None
     except Exception as exc:
         details = traceback.format_exc()
+        log.error(f"handler {call.handler!r} failed")
+        log.block(details)  # into the step's log, whichever launcher runs it
         raise StepFailed(f"{label}: handler {call.handler!r} raised "
                          f"{_summary(exc)}{_user_frame(exc, call.source_file)}", details) from None
 

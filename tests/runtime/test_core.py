@@ -63,6 +63,15 @@ def test_handler_exception_names_type_message_and_line(make_call):
     assert "Traceback" in info.value.details
 
 
+def test_handler_traceback_goes_to_the_step_log(make_call, capsys):
+    call = make_call("def boom():\n    raise RuntimeError('kaput')\n", "boom")
+    with pytest.raises(StepFailed):
+        execute(call)
+    err = capsys.readouterr().err
+    assert "ERROR [step] handler 'boom' failed" in err
+    assert "Traceback (most recent call last)" in err and "RuntimeError: kaput" in err
+
+
 def test_missing_parameter_and_unknown_handler(make_call):
     call = make_call("def f(a, b=2):\n    return {'s': a + b}\n", "f")
     with pytest.raises(StepFailed, match="needs 'a'"):

@@ -162,9 +162,13 @@ def load_models(cls: type | None, models: Sequence[dict], *, source_file: str | 
                 and "://" not in str(model_path):
             model_path = os.path.join(base_dir, str(model_path))
         if model_path and str(model_path).startswith("store://"):
+            from .artifacts import ArtifactError
             from .dataitem import DataItem
 
-            model_path = DataItem(str(model_path)).local()
+            try:
+                model_path = DataItem(str(model_path)).local()
+            except ArtifactError as exc:
+                raise ServingError(f"model {key!r}: {exc}") from None
         try:
             server = model_cls(context=context, name=key, model_path=model_path, **entry)
             server.load()

@@ -109,6 +109,8 @@ def test_custom_class_and_class_args(tmp_path):
         start_server(str(source), "Broken", [{"key": "x"}])
     with pytest.raises(ServingError, match="'Missing' is not defined"):
         start_server(str(source), "Missing", [{"key": "x"}])
+    with pytest.raises(ServingError, match="model 'x': cannot resolve 'store://"):
+        start_server(str(source), "Echo", [{"key": "x", "model_path": "store://artifacts/p/m"}])
     with pytest.raises(ServingError, match="no models"):
         start_server(str(source), "Echo", [])
     with pytest.raises(ServingError, match="listed twice"):

@@ -285,7 +285,8 @@ def load_project(context: str = "./", **_: Any) -> Project:
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-        data = yaml.safe_load(text)
+        # The C build of the *safe* loader when present: ~10x faster than pure Python.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProjectError(f"{PROJECT_FILE} is not valid YAML: {getattr(exc, 'problem', exc)}",

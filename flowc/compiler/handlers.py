@@ -63,6 +63,9 @@ class HandlerInfo:
     has_context: bool = False
     accepts_kwargs: bool = False
     logged: dict[str, str] = field(default_factory=dict)
+    # True when some logged key is computed (log_result(name, v), log_results(metrics),
+    # return result): a key missing from ``logged`` may still be produced.
+    logs_computed_keys: bool = False
 
     def param(self, name: str) -> HandlerParam | None:
         for p in self.params:
@@ -143,10 +146,11 @@ def _describe(node: ast.FunctionDef | ast.AsyncFunctionDef, path: str) -> Handle
     has_context = bool(params) and params[0].name == "context"
     if has_context:
         params = params[1:]
+    logged, computed = _logged_outputs(node)
     return HandlerInfo(
         name=node.name, file=path, line=node.lineno, col=node.col_offset + 1,
         params=tuple(params), has_context=has_context, accepts_kwargs=args.kwarg is not None,
-        logged=_logged_outputs(node),
+        logged=logged, logs_computed_keys=computed,
     )
 
 
@@ -159,27 +163,45 @@ def _param(arg: ast.arg, default: Any) -> HandlerParam:
                         default=value, line=arg.lineno, col=arg.col_offset + 1)
 
 
-def _logged_outputs(func: ast.AST) -> dict[str, str]:
-    """``{key: type}`` for every ``*.log_*("key", ...)`` call and returned dict literal key."""
+def _logged_outputs(func: ast.AST) -> tuple[dict[str, str], bool]:
+    """``({key: type}, computed)`` from ``*.log_*("key", ...)`` calls, ``log_results({...})``
+    and returned dict literals; ``computed`` when some key is not a literal."""
     logged: dict[str, str] = {}
+    computed = False
     for node in ast.walk(func):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             method = node.func.attr
-            if method not in _LOG_METHODS or not node.args:
+            first = node.args[0] if node.args else None
+            if method == "log_results":
+                if isinstance(first, ast.Dict) and all(
+                        isinstance(k, ast.Constant) and isinstance(k.value, str)
+                        for k in first.keys):
+                    for key, value in zip(first.keys, first.values):
+                        logged.setdefault(key.value, _value_type(value))
+                else:
+                    computed = True
                 continue
-            key_node = node.args[0]
-            if not (isinstance(key_node, ast.Constant) and isinstance(key_node.value, str)):
+            if method not in _LOG_METHODS or first is None:
+                continue
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                computed = True
                 continue
             kind = _LOG_METHODS[method]
             if kind is None:
                 value = node.args[1] if len(node.args) > 1 else _keyword(node, "value")
                 kind = _value_type(value)
-            logged.setdefault(key_node.value, kind)
-        elif isinstance(node, ast.Return) and isinstance(node.value, ast.Dict):
-            for key, value in zip(node.value.keys, node.value.values):
-                if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                    logged.setdefault(key.value, _value_type(value))
-    return logged
+            logged.setdefault(first.value, kind)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue
+            if isinstance(value, ast.Dict) and all(
+                    isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys):
+                for key, item in zip(value.keys, value.values):
+                    logged.setdefault(key.value, _value_type(item))
+            else:
+                computed = True
+    return logged, computed
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:

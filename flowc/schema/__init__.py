@@ -49,12 +49,77 @@ def yaml_line(text: str, path: tuple) -> tuple[int, int]:
     return best.start_mark.line + 1, best.start_mark.column + 1
 
 
+def _is_str(value: Any, nullable: bool = True) -> bool:
+    return isinstance(value, str) or (nullable and value is None)
+
+
+def project_looks_valid(data: Any) -> bool:
+    """A fast check that accepts only documents the project schema accepts.
+
+    jsonschema costs ~70 ms to import, a lot for `flowc lint` of one file; it is imported only
+    to explain a document this check rejects (a test holds the two together).
+    """
+    if not isinstance(data, dict) or data.get("kind") != "project":
+        return False
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or \
+            not metadata["name"]:
+        return False
+    spec = data.get("spec")
+    if spec is None:
+        return True
+    if not isinstance(spec, dict):
+        return False
+    if not isinstance(spec.get("params"), (dict, type(None))) or \
+            not isinstance(spec.get("artifacts"), (list, type(None))):
+        return False
+    if not isinstance(spec.get("functions"), (list, type(None))) or \
+            not isinstance(spec.get("workflows"), (list, type(None))):
+        return False
+    for fn in spec.get("functions") or []:
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            return False
+        if not all(_is_str(fn.get(k)) for k in ("url", "image", "handler", "kind")):
+            return False
+        requirements = fn.get("requirements")
+        if not (_is_str(requirements) or (isinstance(requirements, list) and
+                                          all(isinstance(r, str) for r in requirements))):
+            return False
+    for wf in spec.get("workflows") or []:
+        if not isinstance(wf, dict) or not isinstance(wf.get("name"), str) or not wf["name"]:
+            return False
+        if not (isinstance(wf.get("path"), str) or isinstance(wf.get("code"), str)):
+            return False
+        if "path" in wf and not isinstance(wf["path"], str) or \
+                "code" in wf and not isinstance(wf["code"], str):
+            return False
+        if not _is_str(wf.get("handler")) or wf.get("engine") not in (
+                None, "local", "kfp", "remote", "remote:local", "remote:kfp"):
+            return False
+        schema = wf.get("args_schema")
+        if not isinstance(schema, (list, type(None))):
+            return False
+        for entry in schema or []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or \
+                    not entry["name"]:
+                return False
+            if entry.get("type") not in (None, "str", "int", "float", "bool", "list", "dict"):
+                return False
+            if not _is_str(entry.get("doc")) or not isinstance(
+                    entry.get("required"), (bool, type(None))) or not isinstance(
+                    entry.get("choices"), (list, type(None))):
+                return False
+    return True
+
+
 def validate_project(data: Any, path: str, text: str) -> None:
     """Raise a located :class:`ProjectError` when ``data`` is not a valid project.yaml."""
+    if project_looks_valid(data):
+        return
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load_schema("project"))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return
     error = jsonschema.exceptions.best_match(errors)

@@ -130,3 +130,33 @@ def test_unknown_workflow_name_lists_the_registered_ones(write, tmp_path):
 
     with pytest.raises(FlowcError, match=r"no workflow 'mian' \(registered: main\)"):
         load_workflow(None, workflow="mian", project_dir=str(tmp_path))
+
+
+def test_fast_project_check_never_accepts_what_the_schema_rejects():
+    """project_looks_valid is a shortcut for jsonschema: it may only say yes when it is sure."""
+    import jsonschema
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from flowc.schema import load_schema, project_looks_valid
+
+    validator = jsonschema.Draft202012Validator(load_schema("project"))
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=3),
+                        st.sampled_from(["project", "kfp", "str", "x.py", "local"]))
+    keys = st.sampled_from(["kind", "metadata", "name", "spec", "params", "functions",
+                            "workflows", "artifacts", "url", "image", "handler", "path", "code",
+                            "engine", "args_schema", "type", "doc", "required", "choices",
+                            "requirements"])
+    docs = st.recursive(scalars, lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+    base = {"kind": "project", "metadata": {"name": "p"}}
+
+    @settings(max_examples=200, deadline=None)
+    @given(docs, docs)
+    def check(spec, top):
+        for doc in (top, {**base, "spec": spec}):
+            if project_looks_valid(doc):
+                assert validator.is_valid(doc), doc
+
+    check()
+    assert project_looks_valid(yaml.safe_load(MLRUN_WRITTEN))

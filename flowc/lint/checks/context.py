@@ -165,41 +165,15 @@ class WorkflowContext:
         return self._handlers[key]
 
     def logged_results(self, step: Step) -> tuple[set[str], bool] | None:
-        """``(keys, dynamic)`` the handler logs, or None when the handler is unknown.
+        """``(keys, computed)`` the handler logs, or None when the handler is unknown.
 
-        Adds what ``read_handler`` does not see: ``log_results({...})`` keys. ``dynamic`` is
-        True when some key is computed (``log_results(metrics)``, ``log_result(name, v)``,
-        ``return result``), so an unknown key may still be logged.
+        ``computed`` is True when some key is not a literal (``log_results(metrics)``,
+        ``log_result(name, v)``, ``return result``), so an unknown key may still be logged.
         """
         info, _ = self.handler(step)
         if info is None:
             return None
-        keys = set(info.logged)
-        dynamic = False
-        tree = self.tree(info.file)
-        func = next((n for n in getattr(tree, "body", ()) if isinstance(
-            n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == info.name), None)
-        for node in ast.walk(func) if func is not None else ():
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                method = node.func.attr
-                first = node.args[0] if node.args else None
-                if method == "log_results":
-                    if isinstance(first, ast.Dict) and all(
-                            isinstance(k, ast.Constant) for k in first.keys):
-                        keys |= {str(k.value) for k in first.keys}
-                    else:
-                        dynamic = True
-                elif method.startswith("log_") and first is not None and not (
-                        isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                    dynamic = True
-            elif isinstance(node, ast.Return) and node.value is not None:
-                value = node.value
-                if isinstance(value, ast.Constant) and value.value is None:
-                    continue
-                if not isinstance(value, ast.Dict) or any(
-                        not isinstance(k, ast.Constant) for k in value.keys):
-                    dynamic = True
-        return keys, dynamic
+        return set(info.logged), info.logs_computed_keys
 
     def run_steps(self) -> Iterator[Step]:
         return (s for s in self.workflow.steps if s.kind == "run")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_IMAGE = "python:3.11-slim"
 """Image for run/deploy/select steps whose function names none (it needs flowc installed)."""
@@ -75,6 +77,35 @@ def kaniko_container(docker_text: str, destination: str, outputs: list[str]) -> 
     return {"container": {"image": KANIKO_IMAGE,
                           "command": ["/busybox/sh", "-ec", script, "kaniko-build"],
                           "args": args}}
+
+
+def component_base(handler: str) -> str:
+    """A component name from a handler (``train_model`` -> ``train-model``)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", handler.lower()).strip("-")
+    return name or "step"
+
+
+def component_dict(params: dict, artifacts: dict, out_params: dict,
+                   out_artifacts: dict) -> dict:
+    """A container component's input/output definitions (empty sections left out)."""
+    component: dict[str, Any] = {}
+    inputs = task_inputs(params, artifacts)
+    if inputs:
+        component["inputDefinitions"] = inputs
+    outputs = task_inputs(out_params, out_artifacts)
+    if outputs:
+        component["outputDefinitions"] = outputs
+    return component
+
+
+def task_inputs(params: dict, artifacts: dict) -> dict:
+    """``{"artifacts": ..., "parameters": ...}`` with empty sections left out."""
+    section: dict[str, Any] = {}
+    if artifacts:
+        section["artifacts"] = artifacts
+    if params:
+        section["parameters"] = params
+    return section
 
 
 def _shell_quote(text: str) -> str:

@@ -8,19 +8,19 @@ innermost first. Reading the IR only: nothing here knows how tracing works.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import random
 import re
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from ... import __version__, ir
 from ...diagnostics import ArgumentError, CycleError, FlowcError
 from . import components as comps
+from .build_deploy import BuildDeployLowering
 from .conditions import ConditionError, to_cel
+from .hyper import HyperLowering, common_type, selector_metric
+from .sources import FunctionSources
 from .scopes import (OutsideScopeError, Scope, arg_channel, lowest_common, output_channel,
                      representative, wire)
 from .types import (ARTIFACT_SCHEMA, PARAMETER_TYPE, annotation_type, artifact_type,
@@ -30,7 +30,6 @@ SCHEMA_VERSION = "2.1.0"
 SDK_VERSION = f"flowc-{__version__}"
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
 # Outputs a step kind always has, even when the trace did not declare them.
 IMPLICIT_OUTPUTS = {
@@ -76,7 +75,7 @@ class _Group:
     step: ir.Step | None = None
 
 
-class _Lowering:
+class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
     def __init__(self, wf: ir.Workflow, arguments: dict, base_dir: str, project: str | None,
                  options: Options) -> None:
         self.wf = wf
@@ -238,7 +237,7 @@ class _Lowering:
         declared = {n for n, _ in outs}
         outs += [o for o in IMPLICIT_OUTPUTS.get(step.kind, ()) if o[0] not in declared]
         if step.hyper is not None:
-            metric = _selector_metric(step)
+            metric = selector_metric(step)
             if metric and metric not in declared:
                 outs.append((metric, "float"))
             if "best_iteration" not in declared:
@@ -336,78 +335,9 @@ class _Lowering:
 
     # ------------------------------------------------------------------ run steps
 
-    def _function_source(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
-        """(source code, file name, handler, HandlerInfo|None) of a run step's function."""
-        key = (step.function.url, step.function.handler, step.handler,
-               step.function.image is None)
-        cached = self._function_cache.get(key)
-        if cached is None:
-            cached = self._read_function(step)
-            self._function_cache[key] = cached
-        return cached
-
-    def _read_function(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
-        fn = step.function
-        handler = step.handler or fn.handler
-        url = fn.url
-        path = None
-        if url and url.startswith("hub://"):
-            try:
-                from ...hub import resolve
-            except ImportError:
-                raise FlowcError(f"step {step.name!r}: hub functions are not available in "
-                                 "this build", code="FC301", location=step.location) from None
-            try:
-                hub_fn = resolve(url)
-            except FlowcError:
-                raise
-            except Exception as exc:  # a hub lookup failure is the user's URL
-                raise FlowcError(f"step {step.name!r}: cannot resolve {url}: {exc}",
-                                 code="FC301", location=step.location) from None
-            path = hub_fn.source_file
-            handler = handler or hub_fn.handler
-        elif url:
-            if url.endswith((".yaml", ".yml")) or "://" in url:
-                raise FlowcError(f"step {step.name!r}: function {fn.name!r} comes from {url}, "
-                                 "which the KFP backend cannot embed", code="FC302",
-                                 location=step.location,
-                                 hint="point the function at a .py file or a hub:// function")
-            path = os.path.normpath(os.path.join(self.base_dir, url))
-            base = os.path.abspath(self.base_dir)
-            if os.path.commonpath([base, os.path.abspath(path)]) != base:
-                raise FlowcError(f"step {step.name!r}: function file {url!r} lies outside "
-                                 "the project folder", code="FC303", location=step.location)
-        if path is None:
-            if fn.image is None:
-                raise FlowcError(
-                    f"step {step.name!r}: function {fn.name!r} has no source file and no "
-                    "image, so there is nothing to run on KFP", code="FC304",
-                    location=step.location,
-                    hint="give the function a url (a .py file) or an image")
-            if not handler:
-                raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
-                                 code="FC305", location=step.location)
-            return None, None, handler, None
-        if not handler:
-            raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
-                             code="FC305", location=step.location,
-                             hint="pass handler=... to run_function or set it on the function")
-        cached = self._sources.get(path)
-        if cached is None:
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    code = handle.read()
-            except OSError as exc:
-                raise FlowcError(f"step {step.name!r}: cannot read function source {path}: "
-                                 f"{exc.strerror}", code="FC306",
-                                 location=step.location) from None
-            cached = (code, path, None)
-            self._sources[path] = cached
-        info = _handler_info(path, handler)
-        return cached[0], os.path.basename(path), handler, info
-
-    def _image(self, step: ir.Step, scope: Scope, task_inputs: dict, comp_inputs: dict,
-               deps: set) -> str:
+    def _image(self, step: ir.Step, scope: Scope, task_inputs: dict, comp_inputs: dict) -> str:
+        """The executor image: literal, default, or a placeholder for an argument or a build
+        step's ``image`` output (wired as a task input, as kfp does for dynamic images)."""
         image = step.function.image
         if image is None or image == "":
             return self.options.default_image
@@ -462,7 +392,7 @@ class _Lowering:
                                      f"declares {want}", step, code="FC402")
         for name in hyper_names:
             candidates = step.hyper.params[name]
-            typ = _common_type(step, name, candidates)
+            typ = common_type(step, name, candidates)
             comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
             task_params[name] = {"componentInputParameter": loop_item,
                                  "parameterExpressionSelector":
@@ -488,7 +418,7 @@ class _Lowering:
         outputs = self._outputs(step) if step.hyper is None else \
             [(o.name, o.type) for o in step.outputs]
         if step.hyper is not None:
-            metric = _selector_metric(step)
+            metric = selector_metric(step)
             if metric and metric not in {n for n, _ in outputs}:
                 outputs.append((metric, "float"))
         spec["outputs"] = [[n, t] for n, t in outputs]
@@ -499,8 +429,7 @@ class _Lowering:
         for n, t in outputs:
             if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
                 raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC403")
-        deps: set[str] = set()
-        image = self._image(step, scope, task_params, comp_params, deps)
+        image = self._image(step, scope, task_params, comp_params)
         if templates:
             spec["templates"] = templates
         platform = None
@@ -511,20 +440,17 @@ class _Lowering:
                 "secretName": self._secret_name(),
                 "keyToEnv": [{"secretKey": key, "envVar": env}
                              for key, env in sorted(secret_env.items())]}]}
-        component = _component(comp_params, comp_artifacts, out_params, out_artifacts)
+        component = comps.component_dict(comp_params, comp_artifacts, out_params, out_artifacts)
         executor = comps.runtime_container(image, spec, source)
-        comp_name = self.registry.add(_component_base(handler), component, executor, platform)
+        comp_name = self.registry.add(comps.component_base(handler), component, executor, platform)
         task: dict[str, Any] = {"cachingOptions": {"enableCache": self.options.enable_cache}}
-        inputs = _inputs(task_params, task_artifacts)
+        inputs = comps.task_inputs(task_params, task_artifacts)
         if inputs:
             task["inputs"] = inputs
         name = step.name if step.hyper is None else self._trial_name(step)
         if step.hyper is not None:
             self.groups[scope.name].items = hyper_items
         return name, task, comp_name
-
-    def _trial_name(self, step: ir.Step) -> str:
-        return f"{step.name}-trial"
 
     def _param_value(self, step: ir.Step, scope: Scope, name: str, value: Any,
                      task_params: dict, comp_params: dict, templates: dict) -> str | None:
@@ -619,202 +545,6 @@ class _Lowering:
                 secret_env[item.key] = self._secret_env(item.key, step)
         secrets[name] = ir.value_to_json(value)
 
-    # ------------------------------------------------------------------ hyper-parameters
-
-    def _hyper_items(self, step: ir.Step) -> list[dict]:
-        hyper = step.hyper
-        assert hyper is not None
-        names = list(hyper.params)
-        lists = []
-        for name in names:
-            candidates = hyper.params[name]
-            if not isinstance(candidates, (list, tuple)) or not ir.is_literal(candidates):
-                raise type_error(f"hyper-parameter {name!r} must be a literal list of "
-                                 "candidates for KFP", step, code="FC407")
-            lists.append(list(candidates))
-        if not names:
-            raise type_error("hyper-parameter run without parameters", step, code="FC407")
-        strategy = hyper.strategy or "grid"
-        if strategy == "grid":
-            items = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
-        elif strategy == "list":
-            if len({len(c) for c in lists}) != 1:
-                raise type_error("hyper-parameter lists of the 'list' strategy must have "
-                                 "equal lengths", step, code="FC407")
-            items = [dict(zip(names, combo)) for combo in zip(*lists)]
-        elif strategy == "random":
-            rng = random.Random(self._seed(step))
-            count = hyper.max_iterations or 10
-            items = [{n: rng.choice(c) for n, c in zip(names, lists)} for _ in range(count)]
-        else:
-            raise type_error(f"hyper-parameter strategy {strategy!r} is not supported on KFP",
-                             step, code="FC407", hint="use grid, list or random")
-        if hyper.max_iterations and strategy != "random":
-            items = items[:hyper.max_iterations]
-        return items
-
-    def _seed(self, step: ir.Step) -> int:
-        if self.options.hyper_seed is not None:
-            return self.options.hyper_seed
-        return zlib.crc32(step.name.encode("utf-8"))
-
-    def _hyper_selector(self, step: ir.Step) -> None:
-        """The selector task (named as the step) that picks the best trial's outputs."""
-        loop = self.exec_scope[step.name]
-        parent = self.out_scope[step.name]
-        trial = self._trial_name(step)
-        group = self.groups[loop.name]
-        trial_outputs = [(o.name, o.type) for o in step.outputs]
-        metric = _selector_metric(step)
-        if metric and metric not in {n for n, _ in trial_outputs}:
-            trial_outputs.append((metric, "float"))
-        dag_outputs: dict[str, dict] = {}
-        loop_out_defs: dict[str, dict] = {}
-        sel_params: dict[str, dict] = {}
-        sel_arts: dict[str, dict] = {}
-        task_params: dict[str, dict] = {}
-        task_arts: dict[str, dict] = {}
-        for name, typ in trial_outputs:
-            channel = f"pipelinechannel--{trial}-{name}"
-            if typ in ARTIFACT_SCHEMA:
-                dag_outputs.setdefault("artifacts", {})[channel] = {
-                    "artifactSelectors": [{"producerSubtask": trial, "outputArtifactKey": name}]}
-                loop_out_defs.setdefault("artifacts", {})[channel] = {
-                    "artifactType": artifact_type(typ), "isArtifactList": True}
-                sel_arts[name] = {"artifactType": artifact_type(typ), "isArtifactList": True}
-                task_arts[name] = {"taskOutputArtifact": {"producerTask": loop.name,
-                                                          "outputArtifactKey": channel}}
-            else:
-                dag_outputs.setdefault("parameters", {})[channel] = {
-                    "valueFromParameter": {"producerSubtask": trial, "outputParameterKey": name}}
-                loop_out_defs.setdefault("parameters", {})[channel] = {"parameterType": "LIST"}
-                sel_params[name] = {"parameterType": "LIST"}
-                task_params[name] = {"taskOutputParameter": {"producerTask": loop.name,
-                                                             "outputParameterKey": channel}}
-        loop_extra = {"outputs": dag_outputs, "outputDefinitions": loop_out_defs}
-        self.groups[loop.name].step = step
-        setattr(loop, "extra", loop_extra)
-        outputs = self._outputs(step)
-        spec = {"kind": "select", "selector": step.hyper.selector, "metric": metric,
-                "outputs": [[n, t] for n, t in outputs], "items": group.items,
-                "strategy": step.hyper.strategy, "seed": self._seed(step)
-                if step.hyper.strategy == "random" else None}
-        out_params = {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
-                      if t in PARAMETER_TYPE}
-        out_arts = {n: {"artifactType": artifact_type(t)} for n, t in outputs
-                    if t in ARTIFACT_SCHEMA}
-        component = _component(sel_params, sel_arts, out_params, out_arts)
-        executor = comps.runtime_container(self.options.default_image, spec)
-        comp_name = self.registry.add(f"{step.name}-select", component, executor)
-        parent.tasks[step.name] = {
-            "cachingOptions": {"enableCache": self.options.enable_cache},
-            "componentRef": {"name": comp_name},
-            "dependentTasks": [loop.name],
-            "inputs": _inputs(task_params, task_arts),
-            "taskInfo": {"name": step.name},
-        }
-
-    # ------------------------------------------------------------------ build and deploy
-
-    def _build_task(self, step: ir.Step) -> tuple[str, dict, str]:
-        params = step.params
-        for key, value in params.items():
-            if not ir.is_literal(value):
-                raise type_error(f"build option {key!r} must be a literal for KFP", step,
-                                 code="FC406")
-        base_image = params.get("base_image") or (
-            step.function.image if isinstance(step.function.image, str) and
-            step.function.image and not params.get("image") else None) or \
-            self.options.default_image
-        requirements = list(dict.fromkeys([*step.function.requirements,
-                                           *(params.get("requirements") or [])]))
-        commands = params.get("commands") or []
-        if isinstance(commands, str):
-            commands = [commands]
-        for value in (base_image, *requirements, *commands):
-            if not isinstance(value, str) or "\n" in value or "\r" in value:
-                raise type_error(f"build option {value!r} must be a one-line string", step,
-                                 code="FC406")
-        if not _IMAGE_REF.match(base_image):
-            raise type_error(f"base image {base_image!r} is not an image reference", step,
-                             code="FC406")
-        text = comps.dockerfile(base_image, requirements, list(commands))
-        destination = self._destination(step, params.get("image"), text)
-        if not _IMAGE_REF.match(destination):
-            raise type_error(f"image {destination!r} is not an image reference", step,
-                             code="FC406")
-        outputs = self._outputs(step)
-        component = _component({}, {}, {n: {"parameterType": PARAMETER_TYPE[t]}
-                                         for n, t in outputs if t in PARAMETER_TYPE}, {})
-        executor = comps.kaniko_container(text, destination, [n for n, _ in outputs])
-        comp_name = self.registry.add(f"build-{step.function.name}", component, executor)
-        return step.name, {"cachingOptions": {"enableCache": False}}, comp_name
-
-    def _destination(self, step: ir.Step, image: Any, dockerfile_text: str) -> str:
-        registry = (self.options.registry or "").rstrip("/")
-        if isinstance(image, str) and image:
-            if image.startswith("."):
-                if not registry:
-                    raise FlowcError(
-                        f"build step {step.name!r} pushes {image!r}, relative to a registry, "
-                        "but no registry is set", code="FC408", location=step.location,
-                        hint="pass --registry REGISTRY to flowc compile")
-                return f"{registry}/{image.lstrip('./')}"
-            return image
-        if not registry:
-            raise FlowcError(f"build step {step.name!r} needs a registry to push the image to",
-                             code="FC408", location=step.location,
-                             hint="pass --registry REGISTRY (or set image=... on the build)")
-        repo = re.sub(r"[^a-z0-9._-]", "-", f"{self.project or 'flowc'}-{step.function.name}"
-                      .lower())
-        return f"{registry}/{repo}:{comps.image_tag(dockerfile_text)}"
-
-    def _deploy_task(self, step: ir.Step) -> tuple[str, dict, str]:
-        scope = self.exec_scope[step.name]
-        task_params: dict[str, dict] = {}
-        task_arts: dict[str, dict] = {}
-        comp_params: dict[str, dict] = {}
-        comp_arts: dict[str, dict] = {}
-        templates = {}
-        for name, value in step.params.items():
-            templates[name] = self._template(step, scope, value, task_params, comp_params,
-                                             task_arts, comp_arts)
-        source = None
-        handler = step.handler or step.function.handler
-        default_class = None
-        url = step.function.url
-        if url and url.startswith("hub://"):
-            try:
-                from ...hub import resolve
-
-                hub_fn = resolve(url)
-                with open(hub_fn.source_file, encoding="utf-8") as handle:
-                    source = handle.read()
-                default_class = hub_fn.default_class
-                handler = handler or hub_fn.handler
-            except (ImportError, OSError) as exc:
-                raise FlowcError(f"step {step.name!r}: cannot read serving function {url}: "
-                                 f"{exc}", code="FC301", location=step.location) from None
-        elif url:
-            source, _, handler, _ = self._function_source(step)
-        serving_image = step.function.image if isinstance(step.function.image, str) and \
-            step.function.image else self.options.default_image
-        outputs = self._outputs(step)
-        spec = {"kind": "deploy", "function": step.function.name, "project": self.project,
-                "templates": templates, "serving_image": serving_image,
-                "handler": handler, "default_class": default_class,
-                "outputs": [[n, t] for n, t in outputs]}
-        component = _component(comp_params, comp_arts,
-                               {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
-                                if t in PARAMETER_TYPE}, {})
-        executor = comps.runtime_container(self.options.default_image, spec, source)
-        comp_name = self.registry.add(f"deploy-{step.function.name}", component, executor)
-        task: dict[str, Any] = {"cachingOptions": {"enableCache": False}}
-        inputs = _inputs(task_params, task_arts)
-        if inputs:
-            task["inputs"] = inputs
-        return step.name, task, comp_name
-
     # ------------------------------------------------------------------ groups
 
     def _emit_groups(self) -> None:
@@ -829,10 +559,9 @@ class _Lowering:
                 cel = self._condition(step, scope)
                 task["triggerPolicy"] = {"condition": cel}
             else:
-                extra = getattr(scope, "extra", {})
-                if extra.get("outputs"):
-                    component["dag"]["outputs"] = extra["outputs"]
-                    component["outputDefinitions"] = extra["outputDefinitions"]
+                if scope.dag_outputs:
+                    component["dag"]["outputs"] = scope.dag_outputs
+                    component["outputDefinitions"] = scope.output_definitions
                 number = scope.name.rsplit("-", 1)[1]
                 item = f"pipelinechannel--loop-item-param-{number}"
                 scope.parameters.setdefault(item, ({"parameterType": "STRUCT"}, {}))
@@ -849,7 +578,7 @@ class _Lowering:
                 definitions["artifacts"] = {k: d for k, (d, _) in scope.artifacts.items()}
             if definitions:
                 component["inputDefinitions"] = definitions
-            inputs = _inputs({k: w for k, (_, w) in scope.parameters.items() if w},
+            inputs = comps.task_inputs({k: w for k, (_, w) in scope.parameters.items() if w},
                              {k: w for k, (_, w) in scope.artifacts.items()})
             if inputs:
                 task["inputs"] = inputs
@@ -884,67 +613,3 @@ def _task_dependencies(step: ir.Step) -> set[str]:
     for value in values:
         deps.update(ref.step for ref in ir.output_refs(value))
     return deps
-
-
-def _component_base(handler: str) -> str:
-    """A component name from a handler (``train_model`` -> ``train-model``)."""
-    name = re.sub(r"[^a-z0-9-]+", "-", handler.lower()).strip("-")
-    return name or "step"
-
-
-def _component(params: dict, artifacts: dict, out_params: dict, out_artifacts: dict) -> dict:
-    component: dict[str, Any] = {}
-    inputs: dict[str, Any] = {}
-    if artifacts:
-        inputs["artifacts"] = artifacts
-    if params:
-        inputs["parameters"] = params
-    if inputs:
-        component["inputDefinitions"] = inputs
-    outputs: dict[str, Any] = {}
-    if out_artifacts:
-        outputs["artifacts"] = out_artifacts
-    if out_params:
-        outputs["parameters"] = out_params
-    if outputs:
-        component["outputDefinitions"] = outputs
-    return component
-
-
-def _inputs(params: dict, artifacts: dict) -> dict:
-    inputs: dict[str, Any] = {}
-    if artifacts:
-        inputs["artifacts"] = artifacts
-    if params:
-        inputs["parameters"] = params
-    return inputs
-
-
-def _selector_metric(step: ir.Step) -> str | None:
-    selector = step.hyper.selector if step.hyper else None
-    if not selector:
-        return None
-    _, _, metric = selector.rpartition(".")
-    return metric or None
-
-
-def _common_type(step: ir.Step, name: str, candidates: list) -> str:
-    types = {literal_type(v) for v in candidates if v is not None}
-    if types == {"int", "float"}:
-        return "float"
-    if len(types) != 1:
-        raise type_error(f"hyper-parameter {name!r} mixes value types "
-                         f"({', '.join(sorted(t or 'None' for t in types))})", step,
-                         code="FC407")
-    return types.pop()  # type: ignore[return-value]
-
-
-def _handler_info(path: str, handler: str):
-    try:
-        from ...compiler.handlers import read_handler
-    except ImportError:
-        return None
-    try:
-        return read_handler(path, handler)
-    except Exception:  # an unparsable file is reported when the step runs
-        return None

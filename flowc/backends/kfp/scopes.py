@@ -9,7 +9,6 @@ dependencies and its tasks; :func:`wire` resolves one reference for a task in a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(eq=False)
@@ -24,8 +23,10 @@ class Scope:
     parameters: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     artifacts: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     deps: set[str] = field(default_factory=set)  # group task's dependentTasks (parent names)
-    condition: str | None = None
     depth: int = 0
+    # A loop's collected trial outputs: dag.outputs and the matching outputDefinitions.
+    dag_outputs: dict = field(default_factory=dict)
+    output_definitions: dict = field(default_factory=dict)
 
     def ancestors(self) -> list["Scope"]:
         """This scope and its parents, innermost first."""
@@ -115,9 +116,3 @@ def wire(*, kind: str, channel: str, definition: ParamDef, producer: str | None,
 
 def _ancestor_list(scope: Scope) -> list[Scope]:
     return scope.ancestors()[1:]
-
-
-def for_each_scope(root: Scope, scopes: list[Scope], fn: Callable[[Scope], None]) -> None:
-    """Call ``fn`` for every scope, innermost (deepest) first."""
-    for scope in sorted(scopes, key=lambda s: -s.depth):
-        fn(scope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...diagnostics import FlowcError, Location
+from ...diagnostics import FlowcError
 from ... import ir
 
 # IR parameter type -> PipelineSpec ParameterType enum name.
@@ -93,7 +93,3 @@ def type_error(message: str, step: ir.Step, hint: str | None = None,
     """A compile error located at the step's call in the user's workflow file."""
     return FlowcError(f"step {step.name!r}: {message}", code=code,
                       location=step.location, hint=hint)
-
-
-def where(step: ir.Step) -> Location | None:
-    return step.location

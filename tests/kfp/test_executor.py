@@ -277,3 +277,27 @@ def test_runtime_entry_point_dispatches_kfp(tmp_path):
                    check=True, capture_output=True)
     with open(data["outputs"]["outputFile"]) as handle:
         assert json.load(handle) == {"parameterValues": {"message": "hello z (0)"}}
+
+
+@pytest.mark.parametrize("has_flowc", [True, False])
+def test_runtime_bootstrap_installs_flowc_only_when_missing(tmp_path, has_flowc):
+    from flowc.backends.kfp.components import runtime_command
+
+    log = tmp_path / "calls"
+    fake = tmp_path / "python3"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'if [ "$1" = "-c" ]; then exit ' + ("0" if has_flowc else "1") + "; fi\n")
+    fake.chmod(0o755)
+    command = runtime_command(["scikit-learn>=1.3"])
+    command[3] = str(fake)
+    subprocess.run([*command, "--executor-input", "{}"], check=True)
+    calls = log.read_text().splitlines()
+    assert calls[0] == "-c import flowc.runtime"
+    if has_flowc:
+        assert calls[1:] == ["-m flowc.runtime kfp --executor-input {}"]
+    else:
+        assert calls[1] == ("-m pip install --quiet --no-warn-script-location flowc "
+                            "scikit-learn>=1.3")
+        assert calls[2:] == ["-m flowc.runtime kfp --executor-input {}"]

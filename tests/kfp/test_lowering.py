@@ -153,7 +153,9 @@ def test_function_path_escaping_the_project_is_rejected():
 def test_run_executor_embeds_source_and_runs_flowc_runtime():
     _, spec, _ = compiled(w.diamond())
     container = spec["deploymentSpec"]["executors"]["exec-make"]["container"]
-    assert container["command"] == ["python", "-m", "flowc.runtime", "kfp"]
+    assert container["command"][0:2] == ["sh", "-c"]
+    assert container["command"][3:] == ["python3", "-m", "flowc.runtime", "kfp"]
+    assert "pip install" in container["command"][2] and "import flowc.runtime" in container["command"][2]
     assert container["image"] == "python:3.11"
     args = container["args"]
     assert args[:2] == ["--executor-input", "{{$}}"]

@@ -19,8 +19,17 @@ DEFAULT_IMAGE = "python:3.11-slim"
 """Image for run/deploy/select steps whose function names none (it needs flowc installed)."""
 KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2-debug"
 FLOWC_PIP_REQUIREMENT = "flowc"
-RUNTIME_COMMAND = ["python", "-m", "flowc.runtime", "kfp"]
 EXECUTOR_INPUT = "{{$}}"
+# Like kfp's lightweight components, the container installs what it needs when the image
+# lacks it: flowc (and the function's requirements) only if `import flowc.runtime` fails,
+# so images built by a build step (or with flowc baked in) start without touching pip.
+BOOTSTRAP = (
+    'if ! "$0" -c "import flowc.runtime" 2>/dev/null; then\n'
+    '  PIP_DISABLE_PIP_VERSION_CHECK=1 "$0" -m pip install --quiet --no-warn-script-location'
+    ' {packages} || exit 1\n'
+    "fi\n"
+    'exec "$0" "$@"\n'
+)
 
 
 def spec_json(spec: dict) -> str:
@@ -28,12 +37,22 @@ def spec_json(spec: dict) -> str:
     return json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def runtime_container(image: str, spec: dict, source: str | None = None) -> dict:
+def runtime_command(requirements: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """``sh -c BOOTSTRAP python3 -m flowc.runtime kfp``: install flowc if missing, then run."""
+    packages = " ".join(_shell_quote(p) for p in dict.fromkeys([FLOWC_PIP_REQUIREMENT,
+                                                                  *requirements]))
+    return ["sh", "-c", BOOTSTRAP.format(packages=packages), "python3", "-m", "flowc.runtime",
+            "kfp"]
+
+
+def runtime_container(image: str, spec: dict, source: str | None = None,
+                      requirements: tuple[str, ...] | list[str] = ()) -> dict:
     """The executor container running flowc's runtime under KFP's executor protocol."""
     args = ["--executor-input", EXECUTOR_INPUT, "--spec", spec_json(spec)]
     if source is not None:
         args += ["--source", source]
-    return {"container": {"image": image, "command": list(RUNTIME_COMMAND), "args": args}}
+    return {"container": {"image": image, "command": runtime_command(requirements),
+                          "args": args}}
 
 
 def output_file(name: str) -> str:
@@ -109,7 +128,7 @@ def task_inputs(params: dict, artifacts: dict) -> dict:
 
 
 def _shell_quote(text: str) -> str:
-    if text and all(c.isalnum() or c in "-_.=<>!~[],:/+@" for c in text):
+    if text and all(c.isalnum() or c in "-_.=~,:/+@" for c in text):
         return text
     return "'" + text.replace("'", "'\"'\"'") + "'"
 

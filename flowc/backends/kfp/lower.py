@@ -441,7 +441,8 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                 "keyToEnv": [{"secretKey": key, "envVar": env}
                              for key, env in sorted(secret_env.items())]}]}
         component = comps.component_dict(comp_params, comp_artifacts, out_params, out_artifacts)
-        executor = comps.runtime_container(image, spec, source)
+        executor = comps.runtime_container(image, spec, source,
+                                           self._requirements(step))
         comp_name = self.registry.add(comps.component_base(handler), component, executor, platform)
         task: dict[str, Any] = {"cachingOptions": {"enableCache": self.options.enable_cache}}
         inputs = comps.task_inputs(task_params, task_artifacts)

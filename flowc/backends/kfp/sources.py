@@ -26,6 +26,19 @@ class FunctionSources:
             self._function_cache[key] = cached
         return cached
 
+    def _requirements(self, step: ir.Step) -> tuple[str, ...]:
+        """Packages the step's function needs: its own plus its hub function's."""
+        requirements = list(step.function.requirements)
+        url = step.function.url
+        if url and url.startswith("hub://"):
+            try:
+                from ...hub import resolve
+
+                requirements += list(resolve(url).requirements)
+            except Exception:  # resolution errors are reported by _function_source
+                pass
+        return tuple(dict.fromkeys(requirements))
+
     def _read_function(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
         fn = step.function
         handler = step.handler or fn.handler

@@ -131,6 +131,9 @@ def test_seed_example_compiles_and_matches_its_dag(cli, tmp_path):
     assert code == 0, stderr
     text = out.read_text()
     strict_parse(text)
+    from kfp_helpers import load_with_kfp
+
+    assert load_with_kfp(text, tmp_path).name
     spec, _ = documents(text)
     root = dag_of(spec)
     deps = {name: set(task.get("dependentTasks", ())) for name, task in root.items()}

@@ -52,15 +52,19 @@ def parse_arg_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def load_target(target: str | None, workflow_name: str | None, project_dir: str | None,
-                arguments: dict[str, Any] | None):
-    """Trace the workflow a command names; returns a ``LoadedWorkflow``."""
+                arguments: dict[str, Any] | None, *, require_values: bool = True):
+    """Trace the workflow a command names; returns a ``LoadedWorkflow``.
+
+    ``require_values=False`` for commands that do not run the workflow (ir, graph, compile):
+    required arguments may then stay without a value.
+    """
     from ..compiler.loader import load_workflow
 
     if not target and not workflow_name:
         raise FlowcError("name a workflow file (PATH[:HANDLER]) or a project workflow (-w NAME)",
                          code="FC001", hint="e.g. `flowc ir workflow.py` or `flowc ir -w main`")
     return load_workflow(target, workflow=workflow_name, project_dir=project_dir,
-                         arguments=arguments or {})
+                         arguments=arguments or {}, require_values=require_values)
 
 
 @contextlib.contextmanager

@@ -66,7 +66,8 @@ def graph(target, workflow_name, project_dir, arguments, fmt, output):
     from ..diagnostics import FlowcError
 
     with user_errors():
-        loaded = load_target(target, workflow_name, project_dir, arguments)
+        loaded = load_target(target, workflow_name, project_dir, arguments,
+                             require_values=False)
         if fmt == "mermaid":
             emit(to_mermaid(loaded.workflow), output)
             return

@@ -15,7 +15,8 @@ from .common import emit, load_target, user_errors, workflow_target
 def ir(target, workflow_name, project_dir, arguments, fmt, output):
     """Trace a workflow and print its IR document (flowc/v1 Workflow)."""
     with user_errors():
-        loaded = load_target(target, workflow_name, project_dir, arguments)
+        loaded = load_target(target, workflow_name, project_dir, arguments,
+                             require_values=False)
         if fmt == "json":
             text = loaded.workflow.dumps()
         else:

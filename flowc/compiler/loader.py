@@ -44,12 +44,14 @@ def split_target(target: str) -> tuple[str, str | None]:
 
 def load_workflow(target: str | None = None, *, workflow: str | None = None,
                   project_dir: str | None = None, arguments: dict[str, Any] | None = None,
-                  validate_arguments: bool = True, handler: str | None = None) -> LoadedWorkflow:
+                  validate_arguments: bool = True, require_values: bool = True,
+                  handler: str | None = None) -> LoadedWorkflow:
     """Trace a workflow named by file (``PATH[:HANDLER]``) or by project workflow name.
 
     ``arguments`` (strings from the CLI, or typed values) are coerced by the args schema and
     validated; they also become the IR args' defaults. ``validate_arguments=False`` skips the
-    checks (lint reports such problems as findings instead).
+    checks (lint reports such problems as findings instead); ``require_values=False`` lets
+    required arguments stay without a value (compiling and drawing need none).
     """
     project: Project | None = None
     spec: WorkflowSpec | None = None
@@ -106,7 +108,8 @@ def load_workflow(target: str | None = None, *, workflow: str | None = None,
     if validate_arguments:
         from ..schema.args import resolve_arguments
 
-        values = resolve_arguments(wf.args, given, Location(file=display))
+        values = resolve_arguments(wf.args, given, Location(file=display),
+                                   require_values=require_values)
         wf = _with_defaults(wf, values, given)
     return LoadedWorkflow(workflow=wf, project=project, base_dir=base_dir, path=path,
                           handler=handler_name, arguments=values,

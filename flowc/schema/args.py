@@ -71,10 +71,12 @@ def json_schema(args: Iterable[Arg]) -> dict:
 
 
 def resolve_arguments(args: tuple[Arg, ...], given: dict[str, Any],
-                      where: Location | None = None) -> dict[str, Any]:
+                      where: Location | None = None, *,
+                      require_values: bool = True) -> dict[str, Any]:
     """Defaults merged with ``given`` values (coerced), validated; raises ArgumentError.
 
-    Returns only the arguments that have a value (given or default).
+    Returns only the arguments that have a value (given or default). With
+    ``require_values=False`` a required argument may stay without one.
     """
     by_name = {a.name: a for a in args}
     for name in given:
@@ -91,19 +93,22 @@ def resolve_arguments(args: tuple[Arg, ...], given: dict[str, Any],
         elif arg.default is not None:
             values[arg.name] = arg.default
     missing = [a.name for a in args if a.required and a.name not in values]
-    if missing:
+    if missing and require_values:
         raise ArgumentError(
             f"missing required argument{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
             code="FC203", location=where,
             hint=" ".join(f"-A {name}=<value>" for name in missing))
-    _validate(args, values, where)
+    _validate(args, values, where, require_values)
     return values
 
 
-def _validate(args: tuple[Arg, ...], values: dict[str, Any], where: Location | None) -> None:
+def _validate(args: tuple[Arg, ...], values: dict[str, Any], where: Location | None,
+              require_values: bool = True) -> None:
     import jsonschema
 
     schema = json_schema(args)
+    if not require_values:
+        schema["required"] = []
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path))
     if not errors:

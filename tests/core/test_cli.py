@@ -122,3 +122,24 @@ def test_console_script_start_up_imports_nothing_heavy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == ""
+
+
+def test_ir_does_not_need_values_for_required_arguments(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text("import flowc as fc\ndef pipeline(dataset: str):\n"
+                                      "    fc.run_function('a', params={'d': dataset})\n")
+    result = invoke("ir", "flow.py")
+    assert result.exit_code == 0, result.stderr
+    arg = json.loads(result.stdout)["args"][0]
+    assert (arg["name"], arg["required"], arg["default"]) == ("dataset", True, None)
+
+
+def test_svg_without_graphviz_or_output_is_a_clear_error(monkeypatch):
+    import shutil
+
+    if shutil.which("dot") is None:
+        result = invoke("graph", SEED, "--format", "svg", "-o", "g.svg")
+        assert result.exit_code == 2 and "needs Graphviz" in result.stderr
+    else:
+        result = invoke("graph", SEED, "--format", "svg")
+        assert result.exit_code == 2 and "pass -o FILE" in result.stderr

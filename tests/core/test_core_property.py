@@ -59,3 +59,29 @@ def test_traced_graph_equals_the_intended_graph(dag):
     for j in range(n):
         assert (wf.steps[j].condition is not None) == (j in conditioned)
     assert Workflow.loads(wf.dumps()) == wf
+
+
+_piece = st.one_of(
+    st.text(alphabet="ab{}:-. flowc", max_size=6),
+    st.builds(lambda k: "{{flowc:arg:" + k + "}}", st.from_regex(r"[a-z_][a-z0-9_]{0,4}", fullmatch=True)),
+    st.builds(lambda s, o: "{{flowc:out:" + s + ":" + o + "}}",
+              st.from_regex(r"[a-z][a-z0-9-]{0,4}", fullmatch=True),
+              st.from_regex(r"[A-Za-z0-9_.]{1,5}", fullmatch=True)),
+    st.builds(lambda k: "{{flowc:secret:" + k + "}}", st.from_regex(r"[A-Z_]{1,5}", fullmatch=True)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_piece, max_size=6).map("".join))
+def test_fast_template_split_agrees_with_the_lark_grammar(text):
+    from flowc.compiler.grammar import (ExpressionSyntaxError, parse_template,
+                                        parse_template_with_grammar)
+
+    def outcome(parse):
+        try:
+            return parse(text)
+        except ExpressionSyntaxError:
+            return "error"
+
+    expected = outcome(parse_template_with_grammar) if "{{flowc:" in text else text
+    assert outcome(parse_template) == expected

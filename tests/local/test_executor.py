@@ -340,8 +340,8 @@ def test_other_launchers_give_the_same_results(project, launcher):
         fc.run_function({S}, handler="boom", name="bad").after(a)
     """, launcher=launcher)
     rows = project.step_rows(status.run_id)
-    assert status.outputs["a"] == {"sum": 2}
-    assert rows["bad"]["state"] == "failed" and "bad thing" in rows["bad"]["error"]
+    assert status.outputs["a"] == {"sum": 2}, rows
+    assert rows["bad"]["state"] == "failed" and "bad thing" in rows["bad"]["error"], rows
 
 
 def test_missing_function_file_fails_at_plan_time(project):

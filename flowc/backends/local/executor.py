@@ -181,8 +181,9 @@ class Executor:
             if self.options.launcher == "forkserver" and self._needs_launcher():
                 try:
                     self._launcher.start()
-                except StepError as exc:
-                    raise FlowcError(str(exc), code="FC030",
+                    self._launcher.preload(self._handler_imports())
+                except (StepError, OSError) as exc:
+                    raise FlowcError(f"the fork server failed: {exc}", code="FC030",
                                      hint="try --in-process to see the problem") from None
             self._loop()
         except BaseException as exc:  # record what we know, then re-raise
@@ -212,6 +213,14 @@ class Executor:
         return {name: dict(s.outputs) for name, s in self.steps.items() if s.outputs}
 
     # ------------------------------------------------------------------ scheduling
+
+    def _handler_imports(self) -> list[str]:
+        """Installed modules the run steps' files import: the fork server preloads them."""
+        from ...runtime.loading import preload_modules
+
+        files = {p.function.source_file for p in self.plan.steps.values()
+                 if p.kind == "run" and p.function.source_file}
+        return preload_modules(sorted(files))
 
     def _needs_launcher(self) -> bool:
         return any(s.kind == "run" and self.steps[s.name].state == states.PENDING

@@ -7,7 +7,7 @@ runs in its own process (own memory, own process group, killable), exactly as
 
 Protocol (Unix socket, one connection per step): the client sends one JSON line
 ``{"call": StepCall-JSON, "result": PATH, "log": PATH, "cwd": DIR, "env": {...}}``; the
-server forks at once and the child answers ``{"pid": N}``, runs the step with stdout/stderr
+server reads it and forks, and the child answers ``{"pid": N}``, runs the step with stdout/stderr
 in the log file, writes the StepResult JSON (or ``{"error": ...}``) to ``result`` atomically
 and exits; the client sees end-of-file. The server is single-threaded (safe to fork), ignores
 Ctrl-C (the runner decides what to stop) and exits when its stdin closes, so a runner killed
@@ -70,16 +70,14 @@ def run_call(call_data: dict, result_path: str) -> int:
     return 0
 
 
-def _child(conn: socket.socket) -> None:
-    """In the forked child: read the request, announce the pid, run the step, exit."""
+def _child(conn: socket.socket, request: dict) -> None:
+    """In the forked child: announce the pid, run the step, exit."""
     status = 1
     try:
         os.setpgid(0, 0)
         _set_parent_death_signal()
         for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
-        reader = conn.makefile("rb")
-        request = json.loads(reader.readline())
         conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -106,42 +104,78 @@ def _child(conn: socket.socket) -> None:
         os._exit(status)
 
 
-def serve(socket_path: str, preload: list[str]) -> None:
-    """Accept step requests on ``socket_path`` until stdin closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+def _parse_request(data: bytes) -> dict | None:
+    try:
+        request = json.loads(data)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) else None
+
+
+def _preload(module: str) -> None:
+    """Import ``module`` in the server, so forked steps find it imported."""
+    import gc
     import importlib
 
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001 - a step that needs it will report the real error
+        pass
+    gc.collect()
+    gc.freeze()  # children share these objects; no copy-on-write from their GC passes
+
+
+def serve(socket_path: str, preload: list[str]) -> None:
+    """Accept step requests on ``socket_path`` until stdin closes.
+
+    A request ``{"preload": [MODULE, ...]}`` queues modules to import; the server imports them
+    one at a time while it has nothing else to do (it is ready for steps at once).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     import flowc.runtime.core  # noqa: F401  (the point of the server: imported once)
 
     global _prctl
     _prctl = _load_prctl()
-
-    for module in preload:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            print(f"flowc fork server: cannot preload {module}: {exc}", file=sys.stderr)
-    import gc
-
-    gc.collect()
-    gc.freeze()  # children share the pre-imported objects; no copy-on-write from GC passes
+    _preload("json")  # collects and freezes what is imported so far
+    pending = list(preload)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(256)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     stdin_fd = sys.stdin.fileno()
+    partial: dict[socket.socket, bytes] = {}  # connections whose request line is incomplete
     while True:
-        readable, _, _ = select.select([listener, stdin_fd], [], [])
+        watched = [listener, stdin_fd, *partial]
+        readable, _, _ = select.select(watched, [], [], 0 if pending else None)
+        if not readable:
+            _preload(pending.pop(0))
+            continue
         if stdin_fd in readable and not os.read(stdin_fd, 4096):
             break
         if listener in readable:
             conn, _ = listener.accept()
+            partial[conn] = b""
+        for conn in [c for c in readable if isinstance(c, socket.socket) and c in partial]:
+            chunk = conn.recv(1 << 16)
+            data = partial[conn] + chunk
+            if chunk and not data.endswith(b"\n"):
+                partial[conn] = data
+                continue
+            del partial[conn]
+            request = _parse_request(data) if chunk else None
+            if request is None or "preload" in request:
+                if request is not None:
+                    pending.extend(m for m in request["preload"] if isinstance(m, str))
+                conn.close()
+                continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
-                _child(conn)
+                for other in partial:
+                    other.close()
+                _child(conn, request)
             conn.close()
     listener.close()
     try:

@@ -45,6 +45,9 @@ class Launcher:
     def spawn(self) -> None:
         """Begin preparing without blocking (see :meth:`start`)."""
 
+    def preload(self, modules: list[str]) -> None:
+        """Hint: modules the steps will import (only the fork server uses it)."""
+
     def start(self) -> None:
         """Prepare (e.g. start a server); called once before the first job."""
 
@@ -103,7 +106,7 @@ class ForkServerLauncher(Launcher):
     name = "forkserver"
 
     def __init__(self, preload: list[str] | None = None, python: str | None = None) -> None:
-        self.preload = list(preload or [])
+        self.initial_preload = list(preload or [])
         self.python = python or sys.executable
         self._proc: subprocess.Popen | None = None
         self._dir: str | None = None
@@ -123,7 +126,7 @@ class ForkServerLauncher(Launcher):
             self._dir = tempfile.mkdtemp(prefix="flowc-fs-")
             self._proc = subprocess.Popen(
                 [self.python, "-m", "flowc.backends.local.forkserver", self.socket_path,
-                 *self.preload],
+                 *self.initial_preload],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             self._ready = False
 
@@ -140,6 +143,15 @@ class ForkServerLauncher(Launcher):
                 raise StepError("the flowc fork server did not start "
                                 f"(exit {self._proc.wait()}); run with --in-process to debug")
             self._ready = True
+
+    def preload(self, modules: list[str]) -> None:
+        """Ask the server to import ``modules`` while it is idle (pandas, sklearn, ...)."""
+        if not modules:
+            return
+        self.start()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps({"preload": list(modules)}).encode() + b"\n")
 
     def run(self, job: Job) -> dict:
         if not self._ready:

@@ -233,7 +233,10 @@ def run_step(executor_input: dict, spec: dict, source: str | None) -> dict:
                     artifact_dir=artifact_dir)
     try:
         result = execute(call)
-        return _executor_output(executor_input, outputs, result.results, result.artifacts)
+        output = _executor_output(executor_input, outputs, result.results, result.artifacts)
+        if spec.get("metrics"):
+            _add_metrics(executor_input, output, spec["metrics"], result.results)
+        return output
     finally:
         shutil.rmtree(artifact_dir, ignore_errors=True)
 
@@ -287,6 +290,22 @@ def _executor_output(executor_input: dict, outputs: list[tuple[str, str]],
     if out_artifacts:
         output["artifacts"] = out_artifacts
     return output
+
+
+def _add_metrics(executor_input: dict, output: dict, name: str, results: dict) -> None:
+    """Numeric results as a ``system.Metrics`` artifact (its metadata is what KFP shows)."""
+    entries = _artifact_entry(executor_input, "outputs", name)
+    if not entries:
+        return
+    target = entries[0]
+    metrics = {k: float(v) for k, v in sorted(results.items())
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    path = local_path(target["uri"])
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(metrics, handle)
+    output.setdefault("artifacts", {})[name] = {"artifacts": [{
+        "name": target.get("name", name), "uri": target["uri"], "metadata": metrics}]}
 
 
 def _place(source: str, target: str) -> None:

@@ -27,6 +27,7 @@ from .types import (ARTIFACT_SCHEMA, PARAMETER_TYPE, annotation_type, artifact_t
                     compatible, literal_type, to_struct_value, type_error)
 
 SCHEMA_VERSION = "2.1.0"
+METRICS_OUTPUT = "flowc_metrics"
 SDK_VERSION = f"flowc-{__version__}"
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -429,6 +430,11 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         for n, t in outputs:
             if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
                 raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC403")
+        if METRICS_OUTPUT not in out_artifacts and METRICS_OUTPUT not in out_params:
+            # Every numeric result the handler logs, as KFP's native scalar metrics.
+            out_artifacts[METRICS_OUTPUT] = {"artifactType": {"schemaTitle": "system.Metrics",
+                                                              "schemaVersion": "0.0.1"}}
+            spec["metrics"] = METRICS_OUTPUT
         image = self._image(step, scope, task_params, comp_params)
         if templates:
             spec["templates"] = templates

@@ -23,9 +23,10 @@ class RunStatus:
     """A local run: ``run_id``, ``state``, ``outputs`` (step -> outputs), ``wait_for_completion()``."""
 
     def __init__(self, executor: Executor | None, *, run_id: str,
-                 thread: threading.Thread | None = None) -> None:
+                 thread: threading.Thread | None = None, state: str | None = None) -> None:
         self._executor = executor
         self._thread = thread
+        self._state = state
         self.run_id = run_id
         self.exc: BaseException | None = None
         self.record: RunRecord | None = None
@@ -34,7 +35,7 @@ class RunStatus:
     def state(self) -> str:
         if self.record is not None:
             return self.record.state
-        return self._executor.state if self._executor else "unknown"
+        return self._executor.state if self._executor else (self._state or "unknown")
 
     @property
     def outputs(self) -> dict[str, dict[str, Any]]:
@@ -244,8 +245,7 @@ def run_project(project, name: str | None = None, *, workflow_path: str | None =
         from ..kfp.submit import submit
 
         run_id = submit(loaded, host=host, experiment=experiment)
-        status = RunStatus(None, run_id=run_id)
-        return status
+        return RunStatus(None, run_id=run_id, state="submitted")
     return run_loaded(loaded, options=run_options, progress=progress, dirty=dirty,
                       notifications=notifications, secrets_file=secrets_file,
                       background=not watch)

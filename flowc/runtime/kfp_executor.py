@@ -223,11 +223,12 @@ def run_step(executor_input: dict, spec: dict, source: str | None) -> dict:
     outputs = [(str(n), str(t)) for n, t in spec.get("outputs") or ()]
     step = _step_name(executor_input, spec)
     artifact_dir = tempfile.mkdtemp(prefix=f"flowc-{step}-")
+    handler = spec["handler"]
     source_file = None
-    if source is None and spec.get("module"):
-        source_file = spec["module"]
+    if source is None:
+        source_file, handler = module_handler(handler)
     call = StepCall(step=step, run_id=os.environ.get("FLOWC_RUN_ID", "kfp"),
-                    project=spec.get("project"), handler=spec["handler"],
+                    project=spec.get("project"), handler=handler,
                     source_file=source_file,
                     source_code=source, params=params, inputs=call_inputs, outputs=outputs,
                     artifact_dir=artifact_dir)
@@ -239,6 +240,26 @@ def run_step(executor_input: dict, spec: dict, source: str | None) -> dict:
         return output
     finally:
         shutil.rmtree(artifact_dir, ignore_errors=True)
+
+
+def module_handler(handler: str) -> tuple[str, str]:
+    """For a function that only names an image: ``pkg.mod.func`` -> (the file of ``pkg.mod``
+    importable in this container, ``func``)."""
+    import importlib.util
+
+    from .core import StepFailed
+
+    parts = handler.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:cut])
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None and found.origin and found.origin.endswith(".py"):
+            return found.origin, ".".join(parts[cut:])
+    raise StepFailed(f"handler {handler!r}: no importable module.function of that name in "
+                     "this image (give the function a source file, or a dotted handler)")
 
 
 def _step_name(executor_input: dict, spec: dict) -> str:

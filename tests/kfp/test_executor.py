@@ -301,3 +301,19 @@ def test_runtime_bootstrap_installs_flowc_only_when_missing(tmp_path, has_flowc)
         assert calls[1] == ("-m pip install --quiet --no-warn-script-location flowc "
                             "scikit-learn>=1.3")
         assert calls[2:] == ["-m flowc.runtime kfp --executor-input {}"]
+
+
+def test_image_only_function_runs_a_dotted_handler_from_the_image(tmp_path, monkeypatch):
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "jobs.py").write_text(
+        "def hello(context, who: str):\n    context.log_result('message', 'hi ' + who)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    data = executor_input(tmp_path, params={"who": "kfp"}, out_params=["message"])
+    spec = {"kind": "run", "handler": "mypkg.jobs.hello", "params": {"who": "str"},
+            "outputs": [["message", "str"]]}
+    code, output = run_main(data, spec)
+    assert code == 0 and output["parameterValues"] == {"message": "hi kfp"}
+    spec["handler"] = "nopkg.nothing"
+    assert run_main(data, spec)[0] == 1

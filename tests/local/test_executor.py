@@ -420,3 +420,21 @@ def open_uri(context, uri: str):
                         params={"uri": "store://artifacts/default/out"}, outputs=["text:str"])
     """, launcher=launcher)
     assert status.outputs["o"] == {"text": "stored"}, project.step_rows(status.run_id)["o"]
+
+
+def test_steps_can_start_their_own_subprocesses(project):
+    project.write("child.py", '''
+import subprocess
+import sys
+
+
+def spawn(context):
+    out = subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True,
+                         text=True, check=True)
+    context.log_result("answer", int(out.stdout))
+''')
+    status = project.run("""
+    def pipeline():
+        fc.run_function("child.py", handler="spawn", name="p", outputs=["answer:int"])
+    """)
+    assert status.outputs["p"] == {"answer": 42}, project.step_rows(status.run_id)["p"]["error"]

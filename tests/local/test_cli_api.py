@@ -229,3 +229,24 @@ def pipeline(limit: int = 3):
     assert "    hyper: strategy=grid selector=max.sum stop_condition=sum > 2" in text
     assert "      y in [1, 2]" in text
     assert "param token = {{secret:TOKEN}}" in text
+
+
+def test_runs_show_lists_hyper_iterations(flow):
+    flow.write("hyper.py", """
+import flowc as fc
+
+def pipeline():
+    fc.run_function("steps.py", handler="score", name="t", hyperparams={"p": [2, -1, 3]},
+                    hyper_param_options=fc.HyperParamOptions(selector="max.score"),
+                    outputs=["score:int"])
+""")
+    result = invoke("run", "hyper.py", "--progress", "quiet")
+    assert result.exit_code == 0, result.output
+    run_id = result.output.split()[1]
+    shown = json.loads(invoke("runs", "show", run_id, "--format", "json").output)
+    iterations = shown["steps"][0]["iterations"]
+    assert [(i["iteration"], i["state"], i["results"].get("score")) for i in iterations] == [
+        (1, "succeeded", 20), (2, "failed", None), (3, "succeeded", 30)]
+    assert "negative -1" in iterations[1]["error"]
+    text = invoke("runs", "show", run_id).output
+    assert "  t #3 succeeded: score=30" in text

@@ -154,7 +154,12 @@ def show(ctx, run_id, fmt):
             raise FlowcError(f"no run {run_id!r} in {db.path}", code="FC022",
                              hint="list runs with `flowc runs`")
         if fmt == "json":
-            click.echo(json.dumps(_run_json(record), indent=2, default=str))
+            data = _run_json(record)
+            for step in data["steps"]:
+                iterations = db.iterations(record.run_id, step["name"])
+                if iterations:
+                    step["iterations"] = iterations
+            click.echo(json.dumps(data, indent=2, default=str))
             return
         click.echo(f"run {record.run_id}  workflow {record.workflow}  "
                    f"state {_display_state(record)}  "
@@ -169,6 +174,11 @@ def show(ctx, run_id, fmt):
             rows.append((s.name, s.display_state, _duration(s.started, s.ended), results))
         click.echo(_table(rows))
         for s in record.steps:
+            for it in db.iterations(record.run_id, s.name):
+                shown = ", ".join(f"{k}={_brief(v)}" for k, v in it["results"].items())
+                click.echo(f"  {s.name} #{it['iteration']} {it['state']}"
+                           + (f": {shown}" if shown else "")
+                           + (f" ({it['error']})" if it["error"] else ""))
             for key, art in s.artifacts.items():
                 click.echo(f"  {s.name}.{key}: {art.get('path')}")
             if s.error and s.state not in ("succeeded", "cached", "skipped"):

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 DB_DIRNAME = ".flowc"
 DB_FILENAME = "runs.db"
@@ -363,10 +363,6 @@ class RunsDB:
         row = rows[0]
         return {"uri": row["uri"], "path": row["path"], "kind": row["kind"],
                 "run_id": row["run_id"], "step": row["step"]}
-
-    def iter_steps(self, run_id: str) -> Iterator[StepRecord]:
-        for row in self._query("SELECT * FROM steps WHERE run_id=?", (run_id,)):
-            yield _step_from_row(row)
 
 
 def _run_from_row(row: sqlite3.Row) -> RunRecord:

@@ -118,7 +118,7 @@ def test_unlowerable_workflow_exits_2_at_the_users_line(cli, project):
         """))
     code, _, stderr = cli("compile", str(project / "flow.py"))
     assert code == 2
-    assert "flow.py:6" in stderr and "FC401" in stderr and "Traceback" not in stderr
+    assert "flow.py:6" in stderr and "FC219" in stderr and "Traceback" not in stderr
 
 
 def test_seed_example_compiles_and_matches_its_dag(cli, tmp_path):
@@ -196,7 +196,7 @@ def test_submit_to_an_unreachable_host_is_a_clear_error(project):
     loaded = load_workflow(None, workflow="main", project_dir=str(project))
     with pytest.raises(FlowcError) as err:
         submit(loaded, host="http://127.0.0.1:9")
-    assert err.value.code == "FC501"
+    assert err.value.code == "FC440"
 
 
 def test_flowc_run_engine_kfp_submits_through_the_cli(cli, project):

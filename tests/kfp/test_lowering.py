@@ -77,7 +77,7 @@ def test_required_argument_has_no_default_and_is_not_optional():
 def test_unknown_argument_is_an_error():
     with pytest.raises(FlowcError) as err:
         compiled(w.diamond(), arguments={"nope": 1})
-    assert err.value.code == "FC201" and "nope" in str(err.value)
+    assert err.value.code == "FC202" and "nope" in str(err.value)
 
 
 def test_fstring_lowers_to_kfp_placeholders():
@@ -101,9 +101,9 @@ def test_artifact_into_parameter_is_a_located_error():
     ))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC401"
+    assert err.value.code == "FC219"
     assert err.value.location.line == 9 and "artifact" in str(err.value)
-    assert str(err.value).startswith("workflow.py:9:5: FC401")
+    assert str(err.value).startswith("workflow.py:9:5: FC219")
 
 
 def test_type_mismatch_against_handler_annotation():
@@ -114,7 +114,7 @@ def test_type_mismatch_against_handler_annotation():
     ))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC402" and err.value.location.line == 12
+    assert err.value.code == "FC218" and err.value.location.line == 12
     assert "'a' is str" in str(err.value) and "float" in str(err.value)
 
 
@@ -125,7 +125,7 @@ def test_undeclared_output_is_an_error():
     ))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC103" and "nope" in str(err.value)
+    assert err.value.code == "FC102" and "nope" in str(err.value)
 
 
 def test_function_without_source_or_image_is_an_error():
@@ -133,7 +133,7 @@ def test_function_without_source_or_image_is_an_error():
     wf = ir.Workflow(name="bad", steps=(w.run("g", "h", function=fn, line=6),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC304" and err.value.location.line == 6
+    assert err.value.code == "FC303" and err.value.location.line == 6
 
 
 def test_image_only_function_runs_the_handler_from_the_image():
@@ -147,7 +147,7 @@ def test_function_path_escaping_the_project_is_rejected():
     fn = ir.FunctionRef(name="esc", url="../../etc/x.py", handler="h")
     with pytest.raises(FlowcError) as err:
         compiled(ir.Workflow(name="bad", steps=(w.run("g", "h", function=fn),)))
-    assert err.value.code == "FC303"
+    assert err.value.code == "FC015"
 
 
 def test_run_executor_embeds_source_and_runs_flowc_runtime():
@@ -188,7 +188,7 @@ def test_secret_mixed_with_an_output_is_rejected():
             (ir.SecretRef("K"), ir.OutputRef("greet", "message")))}, line=8),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC405"
+    assert err.value.code == "FC438"
 
 
 def test_condition_becomes_a_sub_dag_with_trigger_policy():
@@ -235,7 +235,7 @@ def test_reading_a_conditional_output_outside_the_condition_is_an_error():
         w.run("b", "greet", params={"name": ir.OutputRef("a", "summary")}, line=30),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC404" and err.value.location.line == 30
+    assert err.value.code == "FC436" and err.value.location.line == 30
 
 
 def test_after_a_conditional_step_depends_on_its_group():
@@ -317,7 +317,7 @@ def test_build_step_uses_kaniko_and_later_steps_use_the_built_image():
         w.run("make", "make", function=fn, outputs=[("data", "dataset")]),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC408" and "--registry" in err.value.hint
+    assert err.value.code == "FC434" and "--registry" in err.value.hint
     text, spec, _ = compiled(wf, registry="ghcr.io/me")
     strict_parse(text)
     build = spec["deploymentSpec"]["executors"]["exec-build-steps"]["container"]
@@ -369,7 +369,7 @@ def test_a_cycle_is_an_error():
               outputs=[("message", "str")]),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC104"
+    assert err.value.code == "FC101"
 
 
 def test_output_is_byte_stable():

@@ -25,7 +25,7 @@ class BuildDeployLowering:
         for key, value in params.items():
             if not ir.is_literal(value):
                 raise type_error(f"build option {key!r} must be a literal for KFP", step,
-                                 code="FC406")
+                                 code="FC432")
         base_image = params.get("base_image") or (
             step.function.image if isinstance(step.function.image, str) and
             step.function.image and not params.get("image") else None) or \
@@ -38,15 +38,15 @@ class BuildDeployLowering:
         for value in (base_image, *requirements, *commands):
             if not isinstance(value, str) or "\n" in value or "\r" in value:
                 raise type_error(f"build option {value!r} must be a one-line string", step,
-                                 code="FC406")
+                                 code="FC432")
         if not _IMAGE_REF.match(base_image):
             raise type_error(f"base image {base_image!r} is not an image reference", step,
-                             code="FC406")
+                             code="FC432")
         text = comps.dockerfile(base_image, requirements, list(commands))
         destination = self._destination(step, params.get("image"), text)
         if not _IMAGE_REF.match(destination):
             raise type_error(f"image {destination!r} is not an image reference", step,
-                             code="FC406")
+                             code="FC432")
         outputs = self._outputs(step)
         component = comps.component_dict({}, {}, {n: {"parameterType": PARAMETER_TYPE[t]}
                                          for n, t in outputs if t in PARAMETER_TYPE}, {})
@@ -61,13 +61,13 @@ class BuildDeployLowering:
                 if not registry:
                     raise FlowcError(
                         f"build step {step.name!r} pushes {image!r}, relative to a registry, "
-                        "but no registry is set", code="FC408", location=step.location,
+                        "but no registry is set", code="FC434", location=step.location,
                         hint="pass --registry REGISTRY to flowc compile")
                 return f"{registry}/{image.lstrip('./')}"
             return image
         if not registry:
             raise FlowcError(f"build step {step.name!r} needs a registry to push the image to",
-                             code="FC408", location=step.location,
+                             code="FC434", location=step.location,
                              hint="pass --registry REGISTRY (or set image=... on the build)")
         repo = re.sub(r"[^a-z0-9._-]", "-", f"{self.project or 'flowc'}-{step.function.name}"
                       .lower())

@@ -28,17 +28,17 @@ class HyperLowering:
             candidates = hyper.params[name]
             if not isinstance(candidates, (list, tuple)) or not ir.is_literal(candidates):
                 raise type_error(f"hyper-parameter {name!r} must be a literal list of "
-                                 "candidates for KFP", step, code="FC407")
+                                 "candidates for KFP", step, code="FC433")
             lists.append(list(candidates))
         if not names:
-            raise type_error("hyper-parameter run without parameters", step, code="FC407")
+            raise type_error("hyper-parameter run without parameters", step, code="FC433")
         strategy = hyper.strategy or "grid"
         if strategy == "grid":
             items = [dict(zip(names, combo)) for combo in itertools.product(*lists)]
         elif strategy == "list":
             if len({len(c) for c in lists}) != 1:
                 raise type_error("hyper-parameter lists of the 'list' strategy must have "
-                                 "equal lengths", step, code="FC407")
+                                 "equal lengths", step, code="FC433")
             items = [dict(zip(names, combo)) for combo in zip(*lists)]
         elif strategy == "random":
             rng = random.Random(self._seed(step))
@@ -46,7 +46,7 @@ class HyperLowering:
             items = [{n: rng.choice(c) for n, c in zip(names, lists)} for _ in range(count)]
         else:
             raise type_error(f"hyper-parameter strategy {strategy!r} is not supported on KFP",
-                             step, code="FC407", hint="use grid, list or random")
+                             step, code="FC433", hint="use grid, list or random")
         if hyper.max_iterations and strategy != "random":
             items = items[:hyper.max_iterations]
         return items
@@ -135,5 +135,5 @@ def common_type(step: ir.Step, name: str, candidates: list) -> str:
     if len(types) != 1:
         raise type_error(f"hyper-parameter {name!r} mixes value types "
                          f"({', '.join(sorted(t or 'None' for t in types))})", step,
-                         code="FC407")
+                         code="FC433")
     return types.pop()  # type: ignore[return-value]

@@ -134,7 +134,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         if unknown:
             raise ArgumentError(
                 f"unknown workflow argument(s) {', '.join(unknown)}",
-                code="FC201", location=self.wf.source,
+                code="FC202", location=self.wf.source,
                 hint=f"known arguments: {', '.join(sorted(known)) or '(none)'}")
 
     def _root_parameters(self) -> dict:
@@ -142,7 +142,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         for arg in self.wf.args:
             if arg.type not in PARAMETER_TYPE:
                 raise ArgumentError(f"argument {arg.name!r} has type {arg.type!r}, which KFP "
-                                    "pipeline parameters cannot carry", code="FC202",
+                                    "pipeline parameters cannot carry", code="FC214",
                                     location=self.wf.source)
             body: dict[str, Any] = {"parameterType": PARAMETER_TYPE[arg.type]}
             value = self.arguments.get(arg.name, arg.default)
@@ -181,10 +181,10 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             for up in upstream:
                 if up not in self.steps:
                     raise FlowcError(f"step {step.name!r} refers to unknown step {up!r}",
-                                     code="FC101", location=step.location)
+                                     code="FC107", location=step.location)
                 if up not in reach:
                     raise CycleError(f"step {step.name!r} depends on step {up!r}, which does "
-                                     "not run before it (a cycle)", code="FC104",
+                                     "not run before it (a cycle)", code="FC101",
                                      location=step.location)
             upstream_reach = frozenset().union(*(
                 reach[u] | ({id(group_of[u])} if group_of[u] is not None else set())
@@ -216,14 +216,14 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         producer = self.steps.get(ref.step)
         if producer is None:
             raise FlowcError(f"step {step.name!r} reads {ref.step}.outputs[{ref.name!r}] but "
-                             f"there is no step {ref.step!r}", code="FC101",
+                             f"there is no step {ref.step!r}", code="FC107",
                              location=step.location)
         for name, typ in self._outputs(producer):
             if name == ref.name:
                 return typ
         raise FlowcError(
             f"step {step.name!r} reads output {ref.name!r} of step {ref.step!r}, which does "
-            "not declare it", code="FC103", location=step.location,
+            "not declare it", code="FC102", location=step.location,
             hint=f"add {ref.name!r} to outputs=[...] of step {ref.step!r}")
 
     def _outputs(self, step: ir.Step) -> list[tuple[str, str]]:
@@ -250,7 +250,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             arg = self.wf.arg(ref.name)
             if arg is None:
                 raise FlowcError(f"step {step.name!r} uses unknown argument {ref.name!r}",
-                                 code="FC201", location=step.location)
+                                 code="FC202", location=step.location)
             return arg.type
         return self._output_type(ref, step)
 
@@ -276,7 +276,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             raise FlowcError(
                 f"step {step.name!r} reads {ref.step}.outputs[{ref.name!r}], but step "
                 f"{ref.step!r} runs only under a condition that step {step.name!r} does not "
-                "share", code="FC404", location=step.location,
+                "share", code="FC436", location=step.location,
                 hint="put both steps under the same Condition") from None
 
     @staticmethod
@@ -288,7 +288,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
     def _secret_env(self, key: str, step: ir.Step) -> str:
         if not _SECRET_KEY.match(key):
             raise FlowcError(f"secret key {key!r} is not a valid Kubernetes secret key",
-                             code="FC405", location=step.location,
+                             code="FC210", location=step.location,
                              hint="use letters, digits, '-', '_' and '.'")
         return "FLOWC_SECRET_" + re.sub(r"[^A-Z0-9]", "_", key.upper())
 
@@ -298,7 +298,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         name = name.lower()
         if not _K8S_NAME.match(name):
             raise FlowcError(f"secret name {name!r} is not a valid Kubernetes name",
-                             code="FC405")
+                             code="FC439")
         return name
 
     # ------------------------------------------------------------------ one step
@@ -312,7 +312,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             task_name, task, comp_name = self._run_task(step)
         else:
             raise FlowcError(f"step {step.name!r} has unknown kind {step.kind!r}",
-                             code="FC102", location=step.location)
+                             code="FC430", location=step.location)
         scope = self.exec_scope[step.name]
         task["componentRef"] = {"name": comp_name}
         task["taskInfo"] = {"name": task_name}
@@ -350,7 +350,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             comp_inputs[channel] = {"parameterType": "STRING"}
             return "{{$.inputs.parameters['" + channel + "']}}"
         raise type_error("has an image KFP cannot resolve (only a literal, an argument or a "
-                         "build step's image output)", step, code="FC406")
+                         "build step's image output)", step, code="FC432")
 
     def _run_task(self, step: ir.Step) -> tuple[str, dict, str]:
         scope = self.exec_scope[step.name]
@@ -390,7 +390,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                 want = annotated.get(name)
                 if want and not compatible(typ, want):
                     raise type_error(f"param {name!r} is {typ} but handler {handler!r} "
-                                     f"declares {want}", step, code="FC402")
+                                     f"declares {want}", step, code="FC218")
         for name in hyper_names:
             candidates = step.hyper.params[name]
             typ = common_type(step, name, candidates)
@@ -413,7 +413,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                                     templates)
             if typ is not None and typ != "str":
                 raise type_error(f"input {name!r} is a {typ}; data inputs take an artifact "
-                                 "or a path/URL string", step, code="FC401")
+                                 "or a path/URL string", step, code="FC219")
             spec["params"][name] = "str"
 
         outputs = self._outputs(step) if step.hyper is None else \
@@ -429,7 +429,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                          if t in ARTIFACT_SCHEMA}
         for n, t in outputs:
             if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
-                raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC403")
+                raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC437")
         if METRICS_OUTPUT not in out_artifacts and METRICS_OUTPUT not in out_params:
             # Every numeric result the handler logs, as KFP's native scalar metrics.
             out_artifacts[METRICS_OUTPUT] = {"artifactType": {"schemaTitle": "system.Metrics",
@@ -474,7 +474,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             return "str"
         if isinstance(value, (ir.Expr, ir.Name)):
             raise type_error(f"param {name!r} is an expression; KFP cannot pass it", step,
-                             code="FC406")
+                             code="FC432")
         if ir.is_literal(value):
             typ = literal_type(value)
             comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
@@ -503,7 +503,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                 parts.append(json.dumps(part) if isinstance(part, (bool, list, dict)) or
                              part is None else str(part))
             else:
-                raise type_error("an f-string part KFP cannot pass", step, code="FC406")
+                raise type_error("an f-string part KFP cannot pass", step, code="FC432")
         return "".join(parts)
 
     def _template(self, step: ir.Step, scope: Scope, value: Any, task_params: dict,
@@ -538,7 +538,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                                    comp_artifacts) for v in value]
         if isinstance(value, (ir.SecretRef, ir.Expr, ir.Name)):
             raise type_error(f"a {type(value).__name__} inside a parameter cannot be passed "
-                             "on KFP", step, code="FC406")
+                             "on KFP", step, code="FC432")
         return value
 
     def _secret_param(self, step: ir.Step, name: str, value: Any, secrets: dict,
@@ -547,7 +547,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             if isinstance(item, (ir.ArgRef, ir.OutputRef, ir.Expr, ir.Name)):
                 raise type_error(f"param {name!r} mixes a secret with other references; KFP "
                                  "can only pass secrets with literal text", step,
-                                 code="FC405")
+                                 code="FC438")
             if isinstance(item, ir.SecretRef):
                 secret_env[item.key] = self._secret_env(item.key, step)
         secrets[name] = ir.value_to_json(value)
@@ -605,7 +605,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             return to_cel(step.condition, resolve)
         except ConditionError as exc:
             raise FlowcError(f"step {step.name!r}: condition cannot run on KFP: {exc}",
-                             code="FC409", location=step.location) from None
+                             code="FC435", location=step.location) from None
 
 
 # ---------------------------------------------------------------------- helpers

@@ -62,28 +62,28 @@ class FunctionSources:
         elif url:
             if url.endswith((".yaml", ".yml")) or "://" in url:
                 raise FlowcError(f"step {step.name!r}: function {fn.name!r} comes from {url}, "
-                                 "which the KFP backend cannot embed", code="FC302",
+                                 "which the KFP backend cannot embed", code="FC431",
                                  location=step.location,
                                  hint="point the function at a .py file or a hub:// function")
             path = os.path.normpath(os.path.join(self.base_dir, url))
             base = os.path.abspath(self.base_dir)
             if os.path.commonpath([base, os.path.abspath(path)]) != base:
                 raise FlowcError(f"step {step.name!r}: function file {url!r} lies outside "
-                                 "the project folder", code="FC303", location=step.location)
+                                 "the project folder", code="FC015", location=step.location)
         if path is None:
             if fn.image is None:
                 raise FlowcError(
                     f"step {step.name!r}: function {fn.name!r} has no source file and no "
-                    "image, so there is nothing to run on KFP", code="FC304",
+                    "image, so there is nothing to run on KFP", code="FC303",
                     location=step.location,
                     hint="give the function a url (a .py file) or an image")
             if not handler:
                 raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
-                                 code="FC305", location=step.location)
+                                 code="FC302", location=step.location)
             return None, None, handler, None
         if not handler:
             raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
-                             code="FC305", location=step.location,
+                             code="FC302", location=step.location,
                              hint="pass handler=... to run_function or set it on the function")
         cached = self._sources.get(path)
         if cached is None:

@@ -43,7 +43,7 @@ def submit(loaded: Any, *, host: str, experiment: str | None = None,
             raise
         except Exception as exc:  # the API said no: show what and where
             raise FlowcError(f"KFP API at {host} refused the submission: "
-                             f"{_reason(exc)}", code="FC501",
+                             f"{_reason(exc)}", code="FC440",
                              hint="check --host and that the KFP API is reachable") from None
     return run.run_id
 
@@ -53,12 +53,12 @@ def _client(host: str) -> Any:
         import kfp
     except ImportError:  # pragma: no cover - kfp is a dependency
         raise FlowcError("submitting to KFP needs the kfp package (pip install kfp)",
-                         code="FC501") from None
+                         code="FC440") from None
     try:
         return kfp.Client(host=host)
     except Exception as exc:
         raise FlowcError(f"cannot connect to the KFP API at {host}: {_reason(exc)}",
-                         code="FC501", hint="check --host") from None
+                         code="FC440", hint="check --host") from None
 
 
 def _upload(client: Any, path: str, name: str, version_name: str) -> tuple[str, str]:
@@ -67,7 +67,7 @@ def _upload(client: Any, path: str, name: str, version_name: str) -> tuple[str, 
         pipeline = client.upload_pipeline(path, pipeline_name=name)
         versions = client.list_pipeline_versions(pipeline.pipeline_id).pipeline_versions or []
         if not versions:
-            raise FlowcError(f"KFP created pipeline {name!r} without a version", code="FC501")
+            raise FlowcError(f"KFP created pipeline {name!r} without a version", code="FC440")
         return pipeline.pipeline_id, versions[0].pipeline_version_id
     existing = _find_version(client, pipeline_id, version_name)
     if existing is not None:

@@ -89,7 +89,7 @@ def to_struct_value(value: Any) -> Any:
 
 
 def type_error(message: str, step: ir.Step, hint: str | None = None,
-               code: str = "FC401") -> FlowcError:
+               code: str = "FC219") -> FlowcError:
     """A compile error located at the step's call in the user's workflow file."""
     return FlowcError(f"step {step.name!r}: {message}", code=code,
                       location=step.location, hint=hint)

@@ -15,6 +15,7 @@ from ... import ir
 from ...diagnostics import FlowcError
 from .db import RunRecord, RunsDB
 from .executor import Executor, RunOptions
+from .secrets import read_secrets_file
 
 _OPTION_NAMES = {"max_parallel", "fail_fast", "cache", "build", "launcher", "preload"}
 
@@ -57,25 +58,6 @@ class RunStatus:
 
     def __repr__(self) -> str:
         return f"<RunStatus {self.run_id} {self.state}>"
-
-
-def read_secrets_file(path: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines (``#`` comments, optional quotes); never logged or recorded."""
-    values: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, sep, value = line.partition("=")
-            if not sep or not key.strip():
-                raise FlowcError(f"{path}:{number}: expected KEY=VALUE", code="FC021",
-                                 hint="one secret per line, e.g. TOKEN=abc")
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            values[key.strip()] = value
-    return values
 
 
 def _secrets_for(base_dir: str, secrets_file: str | None) -> dict[str, str]:

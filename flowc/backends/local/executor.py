@@ -37,9 +37,9 @@ from .events import (Event, IterationFinished, Listener, RunFinished, RunStarted
 from .functions import ResolvedFunction
 from .launch import Job, Launcher, StepError, SubprocessLauncher, make_launcher
 from .plan import Plan, build_plan
+from .secrets import MASK, Secrets
 from .store import content_hash, project_key, resolve_store_uri, step_dir
 
-MASK = "***"
 
 
 @dataclass
@@ -130,8 +130,7 @@ class Executor:
             resume.artifact_path if resume else (self.options.artifact_path or default_path))
         self.project = project_key(workflow.project)
         self.plan: Plan = build_plan(workflow, self.arguments, self.base_dir)
-        self._secret_lookup = secret_lookup
-        self._secret_values: set[str] = set()
+        self.secrets = Secrets(secret_lookup, self.options.secrets)
         self.steps = {s.name: _StepState(s) for s in workflow.steps}
         self.log_dir = os.path.join(self.base_dir, ".flowc", "logs", self.run_id)
         self._queue: queue.Queue = queue.Queue()
@@ -493,7 +492,8 @@ class Executor:
     # ------------------------------------------------------------------ outcomes
 
     def _handle(self, unit: _Unit, outcome: Any) -> None:
-        self._redact_log(unit.job)
+        if unit.job is not None:
+            self.secrets.redact_file(unit.job.log_path)
         if unit.kind == "iteration":
             self._handle_iteration(unit, outcome)
             return
@@ -551,7 +551,7 @@ class Executor:
                 except EvaluationError as exc:
                     record["error"] = f"stop_condition not evaluated: {exc}"
         hs.iterations.append(record)
-        shown = self._redact(record)
+        shown = self.secrets.redact(record)
         self.db.iteration_finished(self.run_id, name, unit.iteration, state=shown["state"],
                                    params=shown["params"], results=shown["results"],
                                    artifacts=shown["artifacts"], error=shown["error"],
@@ -571,7 +571,7 @@ class Executor:
         folder = step_dir(self.artifact_path, self.run_id, name)
         table_path = os.path.join(folder, "iteration_results.csv")
         hyperlib.write_table(table_path,
-                             self._redact(hyperlib.iteration_table(hs.iterations)))
+                             self.secrets.redact(hyperlib.iteration_table(hs.iterations)))
         table = {"path": table_path, "kind": "table",
                  "uri": f"store://artifacts/{self.project}/iteration_results"}
         failed = [it for it in hs.iterations if it["state"] == states.FAILED]
@@ -602,43 +602,16 @@ class Executor:
         """Record a final state. Secret values are redacted from what is recorded and shown;
         dependents still get the real outputs."""
         st = self.steps[name]
-        error = self._redact(error)
+        error = self.secrets.redact(error)
         st.state, st.reason, st.error = state, reason, error
         st.outputs = dict(outputs or {})
-        shown = self._redact(st.outputs)
+        shown = self.secrets.redact(st.outputs)
         self.db.step_finished(self.run_id, name, state=state, reason=reason,
-                              results=self._redact(results), artifacts=artifacts,
+                              results=self.secrets.redact(results), artifacts=artifacts,
                               outputs=shown, error=error, project=self.project)
         duration = time.time() - st.started if st.started else None
         self._emit(StepFinished(self.run_id, step=name, state=state, duration=duration,
                                 reason=reason, error=error, outputs=shown))
-
-    def _redact(self, value: Any) -> Any:
-        """``value`` with every secret value used in this run replaced by ``***``."""
-        if not self._secret_values or value is None:
-            return value
-        if isinstance(value, str):
-            for secret in self._secret_values:
-                value = value.replace(secret, MASK)
-            return value
-        if isinstance(value, dict):
-            return {k: self._redact(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self._redact(v) for v in value]
-        return value
-
-    def _redact_log(self, job: Job | None) -> None:
-        """Rewrite a step's log without secret values (handlers may print them)."""
-        if not self._secret_values or job is None or not os.path.exists(job.log_path):
-            return
-        with open(job.log_path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-        clean = self._redact(text)
-        if clean != text:
-            tmp = f"{job.log_path}.redact"
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(clean)
-            os.replace(tmp, job.log_path)
 
     # ------------------------------------------------------------------ abort / end
 
@@ -701,7 +674,7 @@ class Executor:
 
     def _eval(self, value: ir.Value, masked: bool = False) -> Any:
         return evaluate(value, args=self.arguments, outputs=self._output,
-                        secrets=(lambda key: MASK) if masked else self._secret)
+                        secrets=(lambda key: MASK) if masked else self.secrets)
 
     def _output(self, step: str, name: str) -> Any:
         st = self.steps.get(step)
@@ -711,25 +684,6 @@ class Executor:
             have = ", ".join(sorted(st.outputs)) or "none"
             raise EvaluationError(f"step {step!r} has no output {name!r} (it has: {have})")
         return st.outputs[name]
-
-    def _secret(self, key: str) -> Any:
-        value = self._lookup_secret(key)
-        if isinstance(value, str) and len(value) >= 4:
-            self._secret_values.add(value)  # redacted from everything recorded
-        return value
-
-    def _lookup_secret(self, key: str) -> Any:
-        if self._secret_lookup is not None:
-            value = self._secret_lookup(key)
-            if value is not None:
-                return value
-        if key in self.options.secrets:
-            return self.options.secrets[key]
-        env_key = "FLOWC_SECRET_" + key.upper().replace("-", "_").replace(".", "_")
-        if env_key in os.environ:
-            return os.environ[env_key]
-        raise EvaluationError(f"secret {key!r} is not set (set the environment variable "
-                              f"{env_key} or add it to the secrets file)")
 
     def _cache_key(self, step: ir.Step, fn: ResolvedFunction, masked: dict,
                    inputs: dict[str, str]) -> str:

@@ -22,5 +22,8 @@ def compile_(target, workflow_name, project_dir, arguments, output, registry):
         loaded = load_target(target, workflow_name, project_dir, arguments)
         from ..backends.kfp import compile_workflow
 
-        text = compile_workflow(loaded, registry=registry)
+        warnings: list = []
+        text = compile_workflow(loaded, registry=registry, warnings=warnings)
+        for diagnostic in warnings:
+            click.echo(f"warning: {diagnostic.format()}", err=True)
         emit(text, output)

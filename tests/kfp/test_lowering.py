@@ -426,3 +426,20 @@ def test_components_can_be_kept_apart():
     _, shared, _ = compiled(w.chain(20))
     _, apart, _ = compiled(w.chain(20), share_components=False)
     assert len(shared["components"]) == 2 and len(apart["components"]) == 20
+
+
+def test_hyper_options_kfp_cannot_apply_are_reported_as_warnings():
+    hyper = ir.Hyper(params={"lr": [0.1, 0.2]}, selector="max.accuracy",
+                     stop_condition=ir.Expr(">", (ir.Name("accuracy"), 0.9)), max_errors=2)
+    wf = ir.Workflow(name="h", steps=(
+        w.run("make", "make", outputs=[("data", "dataset")]),
+        w.run("train", "train", inputs={"data": ir.OutputRef("make", "data")},
+              outputs=[("model", "model")], hyper=hyper, line=77),))
+    warnings: list = []
+    compile_workflow(wf, base_dir=w.FIXTURES, warnings=warnings)
+    assert [d.code for d in warnings] == ["FC441"]
+    assert warnings[0].location.line == 77
+    assert "stop_condition and max_errors" in warnings[0].message
+    quiet: list = []
+    compile_workflow(w.hyper(), base_dir=w.FIXTURES, warnings=quiet)
+    assert quiet == []

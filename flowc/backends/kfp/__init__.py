@@ -19,14 +19,15 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
                      base_dir: str | None = None, project: str | None = None,
                      secret_name: str | None = None, default_image: str | None = None,
                      hyper_seed: int | None = None, share_components: bool = True,
-                     validate: bool = True) -> str:
+                     validate: bool = True, warnings: list | None = None) -> str:
     """Compile a ``LoadedWorkflow`` or an ``ir.Workflow`` to PipelineSpec YAML text.
 
     ``arguments`` override the workflow's argument defaults (a LoadedWorkflow's own
     ``arguments`` are used otherwise); ``output`` writes the YAML atomically; ``validate``
     parses the result strictly into the protobuf messages (on by default);
     ``share_components=False`` gives every step its own component (needed under kfp.local,
-    which stores outputs by component name).
+    which stores outputs by component name). ``warnings`` (a list) receives a
+    ``Diagnostic`` for each thing KFP will not honour (e.g. a hyper-parameter stop condition).
     """
     from ... import ir
     from .emit import check_strict, dump_yaml
@@ -52,6 +53,8 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
         options.default_image = default_image
     lowered = lower(workflow, arguments=args, base_dir=base, project=project_name,
                     options=options)
+    if warnings is not None:
+        warnings.extend(lowered.warnings)
     if validate:
         check_strict(lowered.spec, lowered.platform)
     text = dump_yaml(lowered.spec, lowered.platform, lowered.description)

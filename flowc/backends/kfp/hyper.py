@@ -8,6 +8,7 @@ import random
 import zlib
 
 from ... import ir
+from ...diagnostics import Diagnostic, Severity
 from . import components as comps
 from .types import ARTIFACT_SCHEMA, PARAMETER_TYPE, artifact_type, literal_type, type_error
 
@@ -22,6 +23,15 @@ class HyperLowering:
     def _hyper_items(self, step: ir.Step) -> list[dict]:
         hyper = step.hyper
         assert hyper is not None
+        ignored = [name for name, value in (("stop_condition", hyper.stop_condition),
+                                            ("max_errors", hyper.max_errors))
+                   if value is not None]
+        if ignored:
+            self.warnings.append(Diagnostic(
+                code="FC441", severity=Severity.WARNING, location=step.location,
+                message=f"step {step.name!r}: {' and '.join(ignored)} cannot be applied by "
+                        "a KFP ParallelFor; every trial runs",
+                hint="the local engine applies them"))
         names = list(hyper.params)
         lists = []
         for name in names:

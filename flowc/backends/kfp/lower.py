@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import __version__, ir
-from ...diagnostics import ArgumentError, CycleError, FlowcError
+from ...diagnostics import ArgumentError, CycleError, Diagnostic, FlowcError
 from . import components as comps
 from .build_deploy import BuildDeployLowering
 from .conditions import ConditionError, to_cel
@@ -59,6 +59,7 @@ class Lowered:
     spec: dict
     platform: dict | None
     description: str
+    warnings: list = field(default_factory=list)  # Diagnostic: things KFP will not honour
 
 
 def lower(workflow: ir.Workflow, *, arguments: dict | None = None, base_dir: str | None = None,
@@ -98,6 +99,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         self._outputs_cache: dict[str, list[tuple[str, str]]] = {}
         self._used_names = set(self.steps)
         self._upstream = {s.name: s.upstream() for s in wf.steps}
+        self.warnings: list[Diagnostic] = []
 
     # ------------------------------------------------------------------ driver
 
@@ -124,7 +126,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         if self.registry.platform_executors:
             platform = {"platforms": {"kubernetes": {"deploymentSpec": {
                 "executors": self.registry.platform_executors}}}}
-        return Lowered(spec, platform, self.wf.description)
+        return Lowered(spec, platform, self.wf.description, self.warnings)
 
     # ------------------------------------------------------------------ arguments
 

@@ -89,25 +89,6 @@ class _Unit:
     started: float = 0.0
 
 
-@dataclass
-class _HyperState:
-    combos: list[dict]
-    base_call: dict
-    masked_params: dict
-    selector: str | None
-    stop_condition: ir.Value
-    max_errors: int | None
-    parallel: int
-    next_index: int = 0
-    running: int = 0
-    errors: int = 0
-    stopped: str | None = None
-    iterations: list[dict] = field(default_factory=list)
-
-    def exhausted(self) -> bool:
-        return self.stopped is not None or self.next_index >= len(self.combos)
-
-
 class Executor:
     """Runs one workflow (a new run, or ``resume`` of a recorded one)."""
 
@@ -135,7 +116,8 @@ class Executor:
         self.log_dir = os.path.join(self.base_dir, ".flowc", "logs", self.run_id)
         self._queue: queue.Queue = queue.Queue()
         self._running: dict[int, _Unit] = {}
-        self._hyper: dict[str, _HyperState] = {}
+        self._hyper: dict[str, hyperlib.HyperRun] = {}
+        self._hyper_calls: dict[str, tuple[dict, dict]] = {}  # step -> (call, masked params)
         self._ready_units: list[_Unit] = []
         self._abort_reason: str | None = None
         self._servers: list[Any] = []
@@ -323,12 +305,9 @@ class Executor:
         self._queue.put(("done", unit, outcome))
 
     def _refill_hyper(self) -> None:
-        for name, hs in self._hyper.items():
-            while not hs.exhausted() and hs.running < hs.parallel:
-                index = hs.next_index
-                hs.next_index += 1
-                hs.running += 1
-                self._ready_units.append(self._iteration_unit(name, hs, index))
+        for name, hyper in self._hyper.items():
+            while (item := hyper.take_next()) is not None:
+                self._ready_units.append(self._iteration_unit(name, *item))
 
     # ------------------------------------------------------------------ step start
 
@@ -436,24 +415,24 @@ class Executor:
                                    max_iterations=h.max_iterations,
                                    seed=f"{self.run_id}/{name}")
         parallel = min(h.parallel_runs or self.options.max_parallel, self.options.max_parallel)
-        self._hyper[name] = _HyperState(
-            combos=combos, base_call=call, masked_params=masked, selector=h.selector,
-            stop_condition=h.stop_condition, max_errors=h.max_errors, parallel=max(1, parallel))
+        self._hyper[name] = hyperlib.HyperRun(
+            combos=combos, selector=h.selector, stop_condition=h.stop_condition,
+            max_errors=h.max_errors, parallel=max(1, parallel), arguments=self.arguments)
+        self._hyper_calls[name] = (call, masked)
         self._mark_started(name, {**masked, "hyperparams": self._eval(h.params, masked=True)},
                            os.path.join(self.log_dir, f"{name}.log"), cache_key,
                            iterations=len(combos))
 
-    def _iteration_unit(self, name: str, hs: _HyperState, index: int) -> _Unit:
-        combo = hs.combos[index]
-        call = dict(hs.base_call)
-        call["params"] = {**hs.base_call["params"], **combo}
-        call["iteration"] = index + 1
-        call["artifact_dir"] = step_dir(self.artifact_path, self.run_id, name, index + 1)
-        label = f"{name}.{index + 1}"
+    def _iteration_unit(self, name: str, iteration: int, combo: dict) -> _Unit:
+        base_call, masked = self._hyper_calls[name]
+        call = {**base_call, "params": {**base_call["params"], **combo},
+                "iteration": iteration,
+                "artifact_dir": step_dir(self.artifact_path, self.run_id, name, iteration)}
+        label = f"{name}.{iteration}"
         job = self._job(call, label, os.path.join(self.log_dir, f"{label}.log"))
         fn = self.plan.steps[name].function
-        return _Unit(step=name, kind="iteration", job=job, iteration=index + 1,
-                     params={**hs.masked_params, **combo}, hyper=combo,
+        return _Unit(step=name, kind="iteration", job=job, iteration=iteration,
+                     params={**masked, **combo}, hyper=combo,
                      work=lambda: self._launcher_for(fn).run(job))
 
     def _start_build(self, name: str) -> None:
@@ -524,77 +503,49 @@ class Executor:
 
     def _handle_iteration(self, unit: _Unit, outcome: Any) -> None:
         name = unit.step
-        hs = self._hyper[name]
-        hs.running -= 1
-        ended = time.time()
+        hyper = self._hyper[name]
         assert unit.iteration is not None
         if isinstance(outcome, BaseException):
             aborted = self._abort_reason is not None
-            record = {"iteration": unit.iteration, "state": states.ABORTED if aborted
-                      else states.FAILED, "params": unit.params, "hyper": unit.hyper,
-                      "results": {},
-                      "artifacts": {}, "error": self._abort_reason if aborted
-                      else _message(outcome)}
-            if not aborted:
-                hs.errors += 1
-                if hs.max_errors is not None and hs.errors >= hs.max_errors:
-                    hs.stopped = hs.stopped or f"max_errors ({hs.max_errors}) reached"
+            entry = hyper.record(unit.iteration, unit.hyper, unit.params,
+                                 state=states.ABORTED if aborted else states.FAILED,
+                                 error=self._abort_reason if aborted else _message(outcome))
         else:
-            record = {"iteration": unit.iteration, "state": states.SUCCEEDED,
-                      "params": unit.params, "hyper": unit.hyper, "results": outcome.get("results") or {},
-                      "artifacts": outcome.get("artifacts") or {}, "error": None}
-            if hs.stop_condition is not None and hs.stopped is None:
-                try:
-                    if evaluate(hs.stop_condition, args=self.arguments,
-                                names=record["results"]):
-                        hs.stopped = f"stop condition met at iteration {unit.iteration}"
-                except EvaluationError as exc:
-                    record["error"] = f"stop_condition not evaluated: {exc}"
-        hs.iterations.append(record)
-        shown = self.secrets.redact(record)
+            entry = hyper.record(unit.iteration, unit.hyper, unit.params,
+                                 state=states.SUCCEEDED, results=outcome.get("results"),
+                                 artifacts=outcome.get("artifacts"))
+        shown = self.secrets.redact(entry)
         self.db.iteration_finished(self.run_id, name, unit.iteration, state=shown["state"],
                                    params=shown["params"], results=shown["results"],
                                    artifacts=shown["artifacts"], error=shown["error"],
-                                   started=unit.started, ended=ended)
+                                   started=unit.started, ended=time.time())
         self._emit(IterationFinished(self.run_id, step=name, iteration=unit.iteration,
                                      state=shown["state"], results=shown["results"],
                                      error=shown["error"] if shown["state"] != "succeeded"
                                      else None))
         if self._abort_reason is not None:
-            if hs.running == 0:
+            if hyper.running == 0:
                 self._finish(name, states.ABORTED, error=self._abort_reason)
-            return
-        if hs.running == 0 and hs.exhausted():
-            self._finish_hyper(name, hs)
+        elif hyper.finished():
+            self._finish_hyper(name, hyper)
 
-    def _finish_hyper(self, name: str, hs: _HyperState) -> None:
-        folder = step_dir(self.artifact_path, self.run_id, name)
-        table_path = os.path.join(folder, "iteration_results.csv")
+    def _finish_hyper(self, name: str, hyper: hyperlib.HyperRun) -> None:
+        table_path = os.path.join(step_dir(self.artifact_path, self.run_id, name),
+                                  "iteration_results.csv")
         hyperlib.write_table(table_path,
-                             self.secrets.redact(hyperlib.iteration_table(hs.iterations)))
+                             self.secrets.redact(hyperlib.iteration_table(hyper.iterations)))
         table = {"path": table_path, "kind": "table",
                  "uri": f"store://artifacts/{self.project}/iteration_results"}
-        failed = [it for it in hs.iterations if it["state"] == states.FAILED]
-        best = hyperlib.select_best(hs.iterations, hs.selector)
-        too_many = hs.max_errors is not None and len(failed) >= hs.max_errors
-        if best is None or too_many:
-            why = (f"{len(failed)} iteration(s) failed (max_errors {hs.max_errors})" if too_many
-                   else "no iteration succeeded" if not any(
-                       it["state"] == states.SUCCEEDED for it in hs.iterations)
-                   else f"no iteration has a numeric {hs.selector!r} result")
-            first_error = next((it["error"] for it in failed if it["error"]), None)
-            self._finish(name, states.FAILED,
-                         error=why + (f"; first error: {first_error}" if first_error else ""),
-                         artifacts={"iteration_results": table})
+        best, why = hyper.outcome()
+        if best is None:
+            self._finish(name, states.FAILED, error=why, artifacts={"iteration_results": table})
             if self.options.fail_fast:
                 self.abort("fail-fast")
             return
         results = {**best["results"], "best_iteration": best["iteration"]}
         artifacts = {**best["artifacts"], "iteration_results": table}
         self._finish(name, states.SUCCEEDED, results=results, artifacts=artifacts,
-                     outputs=_outputs_view(results, artifacts),
-                     reason=f"best iteration {best['iteration']} of {len(hs.iterations)}"
-                     + (f"; {hs.stopped}" if hs.stopped else ""))
+                     outputs=_outputs_view(results, artifacts), reason=why)
 
     def _finish(self, name: str, state: str, *, reason: str | None = None,
                 results: dict | None = None, artifacts: dict | None = None,
@@ -623,8 +574,8 @@ class Executor:
                 threading.Thread(target=self._launcher.cancel, args=(unit.job,),
                                  daemon=True).start()
         self._ready_units.clear()
-        for hs in self._hyper.values():
-            hs.stopped = hs.stopped or "aborted"
+        for hyper in self._hyper.values():
+            hyper.stop("aborted")
         if self._running:
             self._wait_one()
             return False

@@ -8,9 +8,12 @@ import itertools
 import json
 import os
 import random
+from dataclasses import dataclass, field
 from typing import Any
 
+from ... import ir
 from ...diagnostics import FlowcError
+from ...evaluate import EvaluationError, evaluate
 
 DEFAULT_RANDOM_ITERATIONS = 10
 
@@ -119,3 +122,78 @@ def write_table(path: str, text: str) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
+
+
+@dataclass
+class HyperRun:
+    """The iterations of one hyper-parameter step: what starts next, when to stop, the best.
+
+    Pure bookkeeping; the executor launches the iterations and records them.
+    """
+
+    combos: list[dict[str, Any]]
+    selector: str | None = None
+    stop_condition: ir.Value = None
+    max_errors: int | None = None
+    parallel: int = 1
+    arguments: dict[str, Any] = field(default_factory=dict)
+    next_index: int = 0
+    running: int = 0
+    stopped: str | None = None
+    iterations: list[dict] = field(default_factory=list)
+
+    def exhausted(self) -> bool:
+        """No iteration is left to start (all started, or stopped early)."""
+        return self.stopped is not None or self.next_index >= len(self.combos)
+
+    def take_next(self) -> tuple[int, dict[str, Any]] | None:
+        """The next iteration to start (1-based number, its hyper-parameters), if allowed now."""
+        if self.exhausted() or self.running >= self.parallel:
+            return None
+        self.next_index += 1
+        self.running += 1
+        return self.next_index, self.combos[self.next_index - 1]
+
+    def stop(self, why: str) -> None:
+        self.stopped = self.stopped or why
+
+    def finished(self) -> bool:
+        return self.running == 0 and self.exhausted()
+
+    def record(self, iteration: int, hyper: dict, params: dict, *, state: str,
+               results: dict | None = None, artifacts: dict | None = None,
+               error: str | None = None) -> dict:
+        """Note an iteration's end; applies ``stop_condition`` and ``max_errors``."""
+        self.running -= 1
+        entry = {"iteration": iteration, "state": state, "params": params, "hyper": hyper,
+                 "results": dict(results or {}), "artifacts": dict(artifacts or {}),
+                 "error": error}
+        if state == "failed":
+            failures = sum(1 for it in self.iterations if it["state"] == "failed") + 1
+            if self.max_errors is not None and failures >= self.max_errors:
+                self.stop(f"max_errors ({self.max_errors}) reached")
+        elif state == "succeeded" and self.stop_condition is not None and self.stopped is None:
+            try:
+                if evaluate(self.stop_condition, args=self.arguments, names=entry["results"]):
+                    self.stop(f"stop condition met at iteration {iteration}")
+            except EvaluationError as exc:
+                entry["error"] = f"stop_condition not evaluated: {exc}"
+        self.iterations.append(entry)
+        return entry
+
+    def outcome(self) -> tuple[dict | None, str]:
+        """``(best iteration, reason)`` when the step succeeds, ``(None, error)`` when not."""
+        failed = [it for it in self.iterations if it["state"] == "failed"]
+        best = select_best(self.iterations, self.selector)
+        too_many = self.max_errors is not None and len(failed) >= self.max_errors
+        if best is None or too_many:
+            if too_many:
+                why = f"{len(failed)} iteration(s) failed (max_errors {self.max_errors})"
+            elif not any(it["state"] == "succeeded" for it in self.iterations):
+                why = "no iteration succeeded"
+            else:
+                why = f"no iteration has a numeric {self.selector!r} result"
+            first_error = next((it["error"] for it in failed if it["error"]), None)
+            return None, why + (f"; first error: {first_error}" if first_error else "")
+        reason = f"best iteration {best['iteration']} of {len(self.iterations)}"
+        return best, reason + (f"; {self.stopped}" if self.stopped else "")

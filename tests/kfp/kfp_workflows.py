@@ -164,3 +164,23 @@ def hyper_in_condition() -> ir.Workflow:
                 params={"threshold": O("train", "accuracy")}, outputs=[("verdict", "str")],
                 condition=cond, line=62),
         ))
+
+
+def nested_conditions() -> ir.Workflow:
+    """`with Condition(total > 5): big ...; with Condition(big.summary == ...): inner`."""
+    O = ir.OutputRef
+    outer = ir.Expr(">", (O("total", "total"), 5))
+    inner = ir.Expr("==", (O("big", "summary"), "big:7.0"))
+    return ir.Workflow(
+        name="nested", args=(ir.Arg(name="n", type="int", default=4),),
+        steps=(
+            run("make", "make", params={"n": ir.ArgRef("n")},
+                outputs=[("data", "dataset"), ("count", "int")], line=70),
+            run("total", "total", inputs={"data": O("make", "data")},
+                outputs=[("total", "float")], line=71),
+            run("big", "report", params={"a": O("total", "total"), "b": 1.0, "label": "big"},
+                outputs=[("summary", "str")], condition=outer, line=72),
+            run("inner", "greet", params={"name": O("big", "summary")},
+                outputs=[("message", "str")], condition=ir.Expr("and", (outer, inner)),
+                line=73),
+        ))

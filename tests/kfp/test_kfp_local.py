@@ -184,3 +184,13 @@ def test_hyper_run_inside_a_condition(kfp_local, local_engine, n, runs):
         assert single(recorded, "evaluate") == expected["evaluate"]
         assert single(recorded, "train")["best_iteration"] == expected["train"][
             "best_iteration"]
+
+
+@pytest.mark.parametrize("n, ran", [(4, {"big", "inner"}), (3, set())])
+def test_nested_conditions(kfp_local, local_engine, n, ran):
+    workflow = w.nested_conditions()
+    recorded = kfp_local(compile_workflow(workflow, base_dir=w.FIXTURES), n=n)
+    expected = local_engine(workflow, n=n)
+    assert set(recorded) & {"big", "inner"} == ran == set(expected) & {"big", "inner"}
+    for task in ran:
+        assert single(recorded, task) == expected[task]

@@ -443,3 +443,17 @@ def test_hyper_options_kfp_cannot_apply_are_reported_as_warnings():
     quiet: list = []
     compile_workflow(w.hyper(), base_dir=w.FIXTURES, warnings=quiet)
     assert quiet == []
+
+
+def test_nested_conditions_nest_sub_dags():
+    text, spec, _ = compiled(w.nested_conditions())
+    strict_parse(text)
+    assert set(dag_of(spec)) == {"make", "total", "condition-1"}
+    outer = dag_of(spec, "comp-condition-1")
+    assert set(outer) == {"big", "condition-2"}
+    assert outer["condition-2"]["dependentTasks"] == ["big"]
+    assert outer["condition-2"]["triggerPolicy"]["condition"] == \
+        "inputs.parameter_values['pipelinechannel--big--summary'] == 'big:7.0'"
+    inner = dag_of(spec, "comp-condition-2")
+    assert inner["inner"]["inputs"]["parameters"]["name"] == {
+        "componentInputParameter": "pipelinechannel--big--summary"}

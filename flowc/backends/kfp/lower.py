@@ -72,9 +72,10 @@ def lower(workflow: ir.Workflow, *, arguments: dict | None = None, base_dir: str
 @dataclass
 class _Group:
     scope: Scope
-    key: str | None = None
+    key: tuple | None = None
     items: list[dict] = field(default_factory=list)
     step: ir.Step | None = None
+    condition: Any = None  # a condition group's own condition (within its parent group)
 
 
 class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
@@ -173,11 +174,12 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         return scope
 
     def _assign_scopes(self) -> None:
-        """Put steps sharing a condition into one sub-DAG (as a `with Condition` block), and
-        every hyper-parameter step's trials into a loop under it."""
-        open_groups: dict[str, Scope] = {}
-        group_of: dict[str, Scope | None] = {}
-        reach: dict[str, frozenset] = {}
+        """Put steps sharing a condition into one sub-DAG (as a `with Condition` block); a
+        condition that extends another (nested blocks trace to ``and(outer, inner)``) gets a
+        sub-DAG inside the outer one; every hyper-parameter step's trials go into a loop."""
+        open_groups: dict[tuple, Scope] = {}
+        scope_of: dict[str, Scope] = {}
+        reach: dict[str, frozenset] = {}  # ids of the groups a step transitively depends on
         for step in self.wf.steps:
             upstream = self._upstream[step.name]
             for up in upstream:
@@ -188,21 +190,33 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                     raise CycleError(f"step {step.name!r} depends on step {up!r}, which does "
                                      "not run before it (a cycle)", code="FC101",
                                      location=step.location)
-            upstream_reach = frozenset().union(*(
-                reach[u] | ({id(group_of[u])} if group_of[u] is not None else set())
-                for u in upstream))
+            upstream_reach = frozenset().union(
+                *(reach[u] | _group_ids(scope_of[u]) for u in upstream))
+
+            def joinable(group: Scope) -> bool:
+                # Joining must not make the group depend on itself through outside steps.
+                return not any(id(group) not in _group_ids(scope_of[u])
+                               and id(group) in reach[u] for u in upstream)
+
             scope = self.root
             if step.condition is not None:
-                key = json.dumps(ir.value_to_json(step.condition), sort_keys=True)
-                scope = open_groups.get(key)
-                if scope is None or any(
-                        group_of[u] is not scope and id(scope) in reach[u] |
-                        ({id(group_of[u])} if group_of[u] is not None else set())
-                        for u in upstream):
-                    scope = self._new_group("condition", self.root)
-                    self.groups[scope.name] = _Group(scope, key=key, step=step)
-                    open_groups[key] = scope
-            group_of[step.name] = scope if scope is not self.root else None
+                parts = _conjuncts(step.condition)
+                keys = tuple(json.dumps(ir.value_to_json(p), sort_keys=True) for p in parts)
+                scope = open_groups.get(keys)
+                if scope is None or not joinable(scope):
+                    parent, start = self.root, 0
+                    for cut in range(len(keys) - 1, 0, -1):
+                        outer = open_groups.get(keys[:cut])
+                        if outer is not None and joinable(outer):
+                            parent, start = outer, cut
+                            break
+                    scope = self._new_group("condition", parent)
+                    rest = parts[start:]
+                    condition = rest[0] if len(rest) == 1 else ir.Expr("and", tuple(rest))
+                    self.groups[scope.name] = _Group(scope, key=keys, step=step,
+                                                     condition=condition)
+                    open_groups[keys] = scope
+            scope_of[step.name] = scope
             reach[step.name] = upstream_reach
             self.out_scope[step.name] = scope
             if step.hyper is not None:
@@ -565,7 +579,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             if scope.kind == "condition":
                 step = group.step
                 assert step is not None
-                cel = self._condition(step, scope)
+                cel = self._condition(step, group.condition, scope)
                 task["triggerPolicy"] = {"condition": cel}
             else:
                 if scope.dag_outputs:
@@ -597,20 +611,32 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
             assert scope.parent is not None
             scope.parent.tasks[scope.name] = task
 
-    def _condition(self, step: ir.Step, scope: Scope) -> str:
+    def _condition(self, step: ir.Step, condition: Any, scope: Scope) -> str:
         def resolve(ref: ir.ArgRef | ir.OutputRef) -> tuple[str, str]:
             wiring = self._wire(ref, scope, step)
             typ = self._ref_type(ref, step)
             return wiring["componentInputParameter"], typ
 
         try:
-            return to_cel(step.condition, resolve)
+            return to_cel(condition, resolve)
         except ConditionError as exc:
             raise FlowcError(f"step {step.name!r}: condition cannot run on KFP: {exc}",
                              code="FC435", location=step.location) from None
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _conjuncts(condition: Any) -> list:
+    """``and(a, b, c)`` -> [a, b, c] (how nested Condition blocks trace); else [condition]."""
+    if isinstance(condition, ir.Expr) and condition.op == "and":
+        return list(condition.args)
+    return [condition]
+
+
+def _group_ids(scope: Scope) -> frozenset:
+    """Ids of ``scope`` and its enclosing groups (the root excluded)."""
+    return frozenset(id(s) for s in scope.ancestors() if s.parent is not None)
 
 
 def _task_dependencies(step: ir.Step) -> set[str]:

@@ -230,6 +230,18 @@ def test_cache_reuses_unchanged_steps_and_reruns_changed_ones(project):
         handle.write("\n# changed\n")
     fourth = project.run(text, cache=True)
     assert {r["state"] for r in project.step_rows(fourth.run_id).values()} == {"succeeded"}
+    # hyper-parameter candidates from an argument are part of the key
+    hyper = f"""
+    def pipeline(low: int = 1):
+        fc.run_function({S}, handler="add", name="h", hyperparams={{"x": [low, 2]}},
+                        hyper_param_options=fc.HyperParamOptions(selector="max.sum"),
+                        outputs=["sum:int"])
+    """
+    project.run(hyper, cache=True)
+    assert project.step_rows(project.run(hyper, cache=True).run_id)["h"]["state"] == "cached"
+    other = project.run(hyper, cache=True, arguments={"low": "5"})
+    assert project.step_rows(other.run_id)["h"]["state"] == "succeeded"
+    assert other.outputs["h"]["sum"] == 6
     # without --cache, never reused
     fifth = project.run(text)
     assert {r["state"] for r in project.step_rows(fifth.run_id).values()} == {"succeeded"}

@@ -16,8 +16,6 @@ posts its outcome to a queue. Step semantics:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import queue
 import secrets as _secrets
@@ -38,7 +36,7 @@ from .functions import ResolvedFunction
 from .launch import Job, Launcher, StepError, SubprocessLauncher, make_launcher
 from .plan import Plan, build_plan
 from .secrets import MASK, Secrets
-from .store import content_hash, project_key, resolve_store_uri, step_dir
+from .store import project_key, resolve_store_uri, step_cache_key, step_dir
 
 
 
@@ -375,7 +373,12 @@ class Executor:
                 "params": params, "inputs": inputs, "outputs": [list(o) for o in outputs],
                 "artifact_dir": step_dir(self.artifact_path, self.run_id, name),
                 "iteration": None}
-        cache_key = self._cache_key(step, fn, masked, inputs) if self.options.cache else None
+        cache_key = None
+        if self.options.cache:
+            hyper = (None if step.hyper is None else
+                     {**step.hyper.to_json(), "params": self._eval(step.hyper.params, masked=True)})
+            cache_key = step_cache_key(fn, masked, inputs, [o.to_json() for o in step.outputs],
+                                       hyper)
         if cache_key:
             hit = self.db.find_cached(cache_key)
             if hit is not None:
@@ -635,18 +638,6 @@ class Executor:
             have = ", ".join(sorted(st.outputs)) or "none"
             raise EvaluationError(f"step {step!r} has no output {name!r} (it has: {have})")
         return st.outputs[name]
-
-    def _cache_key(self, step: ir.Step, fn: ResolvedFunction, masked: dict,
-                   inputs: dict[str, str]) -> str:
-        digest = hashlib.sha256()
-        source = content_hash(fn.source_file) if fn.source_file else ""
-        payload = {"handler": fn.handler, "source": source, "params": masked,
-                   "inputs": {k: (content_hash(v) if "://" not in v else v)
-                              for k, v in inputs.items()},
-                   "outputs": [o.to_json() for o in step.outputs],
-                   "hyper": step.hyper.to_json() if step.hyper else None}
-        digest.update(json.dumps(payload, sort_keys=True, default=str).encode())
-        return digest.hexdigest()
 
     def _emit(self, event: Event) -> None:
         for listener in self.listeners:

@@ -69,6 +69,21 @@ def db_resolver(db_file: str):
     return resolve
 
 
+def step_cache_key(fn, params: dict, inputs: dict[str, str], outputs: list[dict],
+                   hyper: dict | None) -> str:
+    """What ``--cache`` compares: handler, its source file's bytes, params (secrets masked, so
+    secret values are not part of the key), input contents (URLs by name), declared outputs
+    and hyper-parameter settings."""
+    import json
+
+    payload = {"handler": fn.handler,
+               "source": content_hash(fn.source_file) if fn.source_file else "",
+               "params": params,
+               "inputs": {k: (v if "://" in v else content_hash(v)) for k, v in inputs.items()},
+               "outputs": outputs, "hyper": hyper}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def content_hash(path: str) -> str:
     """sha256 over a file's bytes, or over a folder's relative names and file bytes."""
     digest = hashlib.sha256()

@@ -249,3 +249,22 @@ def test_seed_example(tmp_path):
     theirs_wiring.pop("train")  # the selector's inputs are named after the outputs
     assert ours_wiring == theirs_wiring
     assert ours["root"].get("inputDefinitions") == theirs["root"].get("inputDefinitions")
+
+
+def test_nested_conditions(tmp_path):
+    make = component("make", [("n", "int")], [("data", "dataset"), ("count", "int")])
+    total = component("total", [("data", "dataset")], [("total", "float")])
+    big = component("big", [("a", "float"), ("b", "float"), ("label", "str")],
+                    [("summary", "str")])
+    inner = component("inner", [("name", "str")], [("message", "str")])
+
+    @dsl.pipeline(name="nested")
+    def pipeline(n: int = 4):
+        m = make(n=n)
+        t = total(data=m.outputs["data"])
+        with dsl.If(t.outputs["total"] > 5):
+            b = big(a=t.outputs["total"], b=1.0, label="big")
+            with dsl.If(b.outputs["summary"] == "big:7.0"):
+                inner(name=b.outputs["summary"])
+
+    assert_equivalent(flowc_yaml(w.nested_conditions()), kfp_yaml(pipeline, tmp_path))

@@ -457,3 +457,24 @@ def test_nested_conditions_nest_sub_dags():
     inner = dag_of(spec, "comp-condition-2")
     assert inner["inner"]["inputs"]["parameters"]["name"] == {
         "componentInputParameter": "pipelinechannel--big--summary"}
+
+
+def test_output_is_identical_across_processes_and_hash_seeds():
+    import hashlib
+    import subprocess
+    import sys
+
+    code = ("import sys, hashlib; sys.path.insert(0, %r); import kfp_workflows as w\n"
+            "from flowc.backends.kfp import compile_workflow\n"
+            "text = ''.join(compile_workflow(f(), base_dir=w.FIXTURES, registry='r.io/x')\n"
+            "               for f in (w.diamond, w.condition, w.nested_conditions, w.kitchen,\n"
+            "                         w.hyper_in_condition))\n"
+            "print(hashlib.sha256(text.encode()).hexdigest())"
+            % os.path.dirname(os.path.abspath(__file__)))
+    digests = set()
+    for seed in ("1", "2", "random"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

@@ -100,11 +100,12 @@ def test_resume_after_runner_killed_with_sigkill(project):
 
 
 @pytest.mark.slow
-def test_sigterm_aborts_running_steps_and_records_them(project):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_abort_running_steps_and_record_them(project, sig):
     proc = _start(project, 30)
     run_id = _wait_for_state(project, "slow", "running")
     time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     rows = project.step_rows(run_id)
@@ -113,5 +114,6 @@ def test_sigterm_aborts_running_steps_and_records_them(project):
     assert rows["slow"]["ended"] - rows["slow"]["started"] < 10
     assert rows["c"]["state"] == "aborted"
     assert f"run {run_id} aborted" in out
+    assert not _pid_alive(int(open(os.path.join(project.dir, "nap-x.pid")).read()))
     with sqlite3.connect(os.path.join(project.dir, ".flowc", "runs.db")) as conn:
         assert conn.execute("SELECT state FROM runs").fetchone()[0] == "aborted"

@@ -118,6 +118,17 @@ def test_type_mismatch_against_handler_annotation():
     assert "'a' is str" in str(err.value) and "float" in str(err.value)
 
 
+def test_hyper_candidates_are_checked_against_the_handler_annotation():
+    wf = ir.Workflow(name="bad", steps=(
+        w.run("make", "make", outputs=[("data", "dataset")]),
+        w.run("train", "train", inputs={"data": ir.OutputRef("make", "data")},
+              outputs=[("model", "model")], line=21,
+              hyper=ir.Hyper(params={"lr": ["fast", "slow"]}, selector="max.accuracy")),))
+    with pytest.raises(FlowcError) as err:
+        compiled(wf)
+    assert err.value.code == "FC218" and "'lr' is str" in str(err.value)
+
+
 def test_undeclared_output_is_an_error():
     wf = ir.Workflow(name="bad", steps=(
         w.run("make", "make", outputs=[("data", "dataset")]),

@@ -410,6 +410,10 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         for name in hyper_names:
             candidates = step.hyper.params[name]
             typ = common_type(step, name, candidates)
+            want = annotated.get(name)
+            if want and not compatible(typ, want):
+                raise type_error(f"hyper-parameter {name!r} is {typ} but handler {handler!r} "
+                                 f"declares {want}", step, code="FC218")
             comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
             task_params[name] = {"componentInputParameter": loop_item,
                                  "parameterExpressionSelector":

@@ -50,17 +50,17 @@ def _scalar_inline(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _float_text(value)
+        return _float_text(repr(value))  # by repr: 0.0 and -0.0 are equal keys
     if isinstance(value, str) and _plain(value):
         return value
     return None
 
 
 @lru_cache(maxsize=4096)
-def _float_text(value: float) -> str:
+def _float_text(text: str) -> str:
     import yaml
 
-    return yaml.dump(value, Dumper=_dumper()).split("\n", 1)[0]
+    return yaml.dump(float(text), Dumper=_dumper()).split("\n", 1)[0]
 
 
 def _mapping(mapping: dict, indent: int, out: list[str]) -> None:
@@ -173,7 +173,10 @@ def _freeze(value: Any) -> Any:
         return _Frozen(("d",) + tuple((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, list):
         return _Frozen(("l",) + tuple(_freeze(v) for v in value))
-    # Tag scalars with their type: 1, 1.0 and True are equal as cache keys otherwise.
+    # Tag scalars with their type (1, 1.0 and True are equal keys otherwise), floats by
+    # repr (0.0 and -0.0 are equal keys otherwise).
+    if isinstance(value, float):
+        return _Frozen(("f", repr(value)))
     return _Frozen(("s", type(value).__name__, value))
 
 
@@ -183,5 +186,7 @@ def _thaw(value: Any) -> Any:
             return {k: _thaw(v) for k, v in value[1:]}
         if value[0] == "l":
             return [_thaw(v) for v in value[1:]]
+        if value[0] == "f":
+            return float(value[1])
         return value[2]
     return value

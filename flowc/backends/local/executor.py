@@ -16,6 +16,7 @@ posts its outcome to a queue. Step semantics:
 
 from __future__ import annotations
 
+import heapq
 import os
 import queue
 import secrets as _secrets
@@ -111,8 +112,19 @@ class Executor:
         self.plan: Plan = build_plan(workflow, self.arguments, self.base_dir)
         self.secrets = Secrets(secret_lookup, self.options.secrets)
         self.steps = {s.name: _StepState(s) for s in workflow.steps}
+        self._order = {s.name: i for i, s in enumerate(workflow.steps)}
+        self._upstream = {s.name: s.upstream() for s in workflow.steps}
+        self._data_deps = {s.name: s.data_dependencies() for s in workflow.steps}
+        self._dependents: dict[str, list[str]] = {s.name: [] for s in workflow.steps}
+        for name, ups in self._upstream.items():
+            for up in ups:
+                self._dependents[up].append(name)
+        # steps to (re)consider for starting, as a heap in trace order
+        self._candidates: list[tuple[int, str]] = list(enumerate(self.steps))
         self.log_dir = os.path.join(self.base_dir, ".flowc", "logs", self.run_id)
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue()          # outcomes, from worker threads
+        self._work_queue: queue.SimpleQueue = queue.SimpleQueue()  # units, to worker threads
+        self._workers = 0
         self._running: dict[int, _Unit] = {}
         self._hyper: dict[str, hyperlib.HyperRun] = {}
         self._hyper_calls: dict[str, tuple[dict, dict]] = {}  # step -> (call, masked params)
@@ -171,6 +183,8 @@ class Executor:
             self._drain()
             raise
         finally:
+            for _ in range(self._workers):
+                self._work_queue.put(None)
             self._stop_servers()
             self._launcher.close()
             for launcher in self._venv_launchers.values():
@@ -247,36 +261,35 @@ class Executor:
             self._handle(unit, outcome)
 
     def _schedule(self) -> bool:
-        """Start every step whose upstream is final; True if any step changed state."""
-        changed = True
+        """Decide every candidate step whose upstream is final (start, skip or mark it
+        upstream_failed); True if any step changed state.
+
+        Candidates are the steps not looked at yet and the dependents of steps that became
+        final since, so a run costs O(edges), not O(steps^2).
+        """
         any_change = False
-        while changed and self._abort_reason is None:
-            changed = False
-            for name, st in self.steps.items():
-                if st.state != states.PENDING:
-                    continue
-                ups = st.step.upstream()
-                up_states = [self.steps[u] for u in ups]
-                if any(u.state in (states.FAILED, states.UPSTREAM_FAILED, states.ABORTED)
-                       for u in up_states):
-                    self._finish(name, states.UPSTREAM_FAILED,
-                                 error="upstream: " + ", ".join(
-                                     u.step.name for u in up_states
-                                     if u.state in (states.FAILED, states.UPSTREAM_FAILED,
-                                                    states.ABORTED)))
-                    if self.options.fail_fast:
-                        self.abort("fail-fast")
-                    changed = True
-                elif all(u.state in states.FINAL for u in up_states):
-                    data = st.step.data_dependencies()
-                    skipped = [u for u in data if not self._outputs_available(u)]
-                    if skipped:
-                        self._finish(name, states.SKIPPED, reason="upstream skipped",
-                                     error=f"needs outputs of skipped step(s) {', '.join(skipped)}")
-                    else:
-                        self._start_step(name)
-                    changed = True
-            any_change = any_change or changed
+        bad = (states.FAILED, states.UPSTREAM_FAILED, states.ABORTED)
+        while self._candidates and self._abort_reason is None:
+            _, name = heapq.heappop(self._candidates)
+            st = self.steps[name]
+            if st.state != states.PENDING:
+                continue
+            ups = [self.steps[u] for u in self._upstream[name]]
+            failed = [u.step.name for u in ups if u.state in bad]
+            if failed:
+                self._finish(name, states.UPSTREAM_FAILED, error="upstream: " + ", ".join(failed))
+                if self.options.fail_fast:
+                    self.abort("fail-fast")
+            elif all(u.state in states.FINAL for u in ups):
+                skipped = [u for u in self._data_deps[name] if not self._outputs_available(u)]
+                if skipped:
+                    self._finish(name, states.SKIPPED, reason="upstream skipped",
+                                 error=f"needs outputs of skipped step(s) {', '.join(skipped)}")
+                else:
+                    self._start_step(name)
+            else:
+                continue
+            any_change = True
         return any_change
 
     def _outputs_available(self, name: str) -> bool:
@@ -289,18 +302,22 @@ class Executor:
             unit = self._ready_units.pop(0)
             unit.started = time.time()
             self._running[id(unit)] = unit
-            thread = threading.Thread(target=self._work, args=(unit,), daemon=True,
-                                      name=f"flowc-{unit.step}")
-            thread.start()
+            self._work_queue.put(unit)
+            if self._workers < len(self._running):  # one worker thread per running unit
+                self._workers += 1
+                threading.Thread(target=self._worker, daemon=True,
+                                 name=f"flowc-worker-{self._workers}").start()
             if unit.kind == "iteration":
                 self._refill_hyper()
 
-    def _work(self, unit: _Unit) -> None:
-        try:
-            outcome: Any = unit.work()
-        except BaseException as exc:  # posted to the scheduler, never lost
-            outcome = exc
-        self._queue.put(("done", unit, outcome))
+    def _worker(self) -> None:
+        """A worker thread: waits for units' processes, posts outcomes; ``None`` ends it."""
+        while (unit := self._work_queue.get()) is not None:
+            try:
+                outcome: Any = unit.work()
+            except BaseException as exc:  # posted to the scheduler, never lost
+                outcome = exc
+            self._queue.put(("done", unit, outcome))
 
     def _refill_hyper(self) -> None:
         for name, hyper in self._hyper.items():
@@ -558,6 +575,8 @@ class Executor:
         st = self.steps[name]
         error = self.secrets.redact(error)
         st.state, st.reason, st.error = state, reason, error
+        for dependent in self._dependents[name]:
+            heapq.heappush(self._candidates, (self._order[dependent], dependent))
         st.outputs = dict(outputs or {})
         shown = self.secrets.redact(st.outputs)
         self.db.step_finished(self.run_id, name, state=state, reason=reason,

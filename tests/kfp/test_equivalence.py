@@ -268,3 +268,23 @@ def test_nested_conditions(tmp_path):
                 inner(name=b.outputs["summary"])
 
     assert_equivalent(flowc_yaml(w.nested_conditions()), kfp_yaml(pipeline, tmp_path))
+
+
+def test_header_comment_is_written_as_kfp_writes_it(tmp_path):
+    from flowc.backends.kfp.emit import header_comment
+
+    step = component("step", [("x", "str")], [])
+
+    @dsl.pipeline(name="header", description="First line.\nSecond line.")
+    def pipeline(n: int = 3, rate: float = 0.5, name: str = "bob", flag: bool = True,
+                 items: list = [1, 2], config: dict = {"a": 1}, required: str = None):
+        step(x=name)
+
+    path = os.path.join(str(tmp_path), "kfp.yaml")
+    compiler.Compiler().compile(pipeline, path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    spec = documents(text)[0]
+    header = header_comment(spec, "First line.\nSecond line.")
+    assert text.startswith(header)
+    assert text[len(header):].startswith("components:")

@@ -250,3 +250,23 @@ def pipeline():
     assert "negative -1" in iterations[1]["error"]
     text = invoke("runs", "show", run_id).output
     assert "  t #3 succeeded: score=30" in text
+
+
+def test_project_run_engine_kfp_submits(flow, monkeypatch):
+    import flowc.backends.kfp.submit as submit_module
+    from flowc.project import new_project
+
+    seen = []
+    monkeypatch.setattr(submit_module, "submit", lambda loaded, host, experiment=None:
+                        seen.append((loaded.workflow.name, host, experiment)) or "kfp-7")
+    project = new_project("demo", flow.dir)
+    run = project.run(workflow_path="flow.py", engine="kfp", host="http://127.0.0.1:9",
+                      experiment="e")
+    assert (run.run_id, run.state) == ("kfp-7", "submitted")
+    assert seen == [("pipeline", "http://127.0.0.1:9", "e")]
+    from flowc.diagnostics import FlowcError
+
+    with pytest.raises(FlowcError, match="host"):
+        project.run(workflow_path="flow.py", engine="kfp")
+    with pytest.raises(TypeError, match="unknown run option"):
+        project.run(workflow_path="flow.py", colour="blue")

@@ -40,7 +40,6 @@ from .secrets import MASK, Secrets
 from .store import project_key, resolve_store_uri, step_cache_key, step_dir
 
 
-
 @dataclass
 class RunOptions:
     """How to run; the CLI flags and ``project.run(**options)`` map onto these."""
@@ -340,10 +339,9 @@ class Executor:
                 self._start_deploy(name)
             else:
                 self._start_run(name)
-        except (EvaluationError, FlowcError, StepError, OSError) as exc:
-            message = exc.diagnostic.message if isinstance(exc, FlowcError) else str(exc)
+        except Exception as exc:  # a step that cannot start fails alone; the run goes on
             self._mark_started(name, {})
-            self._finish(name, states.FAILED, error=message)
+            self._finish(name, states.FAILED, error=_message(exc))
 
     def _mark_started(self, name: str, params: dict, log_path: str | None = None,
                       cache_key: str | None = None, iterations: int | None = None) -> None:
@@ -682,4 +680,6 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, FlowcError):
         return exc.diagnostic.message
     text = str(exc)
-    return text if isinstance(exc, StepError) and text else f"{type(exc).__name__}: {text}"
+    if isinstance(exc, (StepError, EvaluationError)) and text:
+        return text
+    return f"{type(exc).__name__}: {text}"

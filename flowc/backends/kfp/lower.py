@@ -369,115 +369,116 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
                          "build step's image output)", step, code="FC432")
 
     def _run_task(self, step: ir.Step) -> tuple[str, dict, str]:
+        """The task, component and executor of a run step (a hyper step's trial task)."""
         scope = self.exec_scope[step.name]
         source, source_name, handler, info = self._function_source(step)
-        hyper_items = None
-        loop_item = None
-        if step.hyper is not None:
-            hyper_items = self._hyper_items(step)
-            loop_item = f"pipelinechannel--loop-item-param-{scope.name.rsplit('-', 1)[1]}"
-        task_params: dict[str, dict] = {}
-        task_artifacts: dict[str, dict] = {}
-        comp_params: dict[str, dict] = {}
-        comp_artifacts: dict[str, dict] = {}
-        spec: dict[str, Any] = {"kind": "run", "function": step.function.name,
-                                "handler": handler, "params": {}, "data": [],
-                                "outputs": [], "project": self.project}
-        if source_name:
-            spec["source_name"] = source_name
-        templates: dict[str, Any] = {}
-        secrets: dict[str, Any] = {}
-        secret_env: dict[str, str] = {}
-        hyper_names = list(step.hyper.params) if step.hyper is not None else []
         annotated = {p.name: annotation_type(p.annotation) for p in info.params} if info else {}
+        io = _StepIO(spec={"kind": "run", "function": step.function.name, "handler": handler,
+                           "params": {}, "data": [], "outputs": [], "project": self.project})
+        if source_name:
+            io.spec["source_name"] = source_name
+        self._run_params(step, scope, io, annotated, handler)
+        if step.hyper is not None:
+            self.groups[scope.name].items = self._hyper_items(step)
+            self._hyper_params(step, scope, io, annotated, handler)
+        self._run_data_inputs(step, scope, io)
+        out_params, out_artifacts = self._run_outputs(step, io)
+        image = self._image(step, scope, io.task_params, io.comp_params)
+        if io.templates:
+            io.spec["templates"] = io.templates
+        platform = None
+        if io.secrets:
+            io.spec["secrets"] = io.secrets
+            io.spec["secret_env"] = io.secret_env
+            platform = {"secretAsEnv": [{
+                "secretName": self._secret_name(),
+                "keyToEnv": [{"secretKey": key, "envVar": env}
+                             for key, env in sorted(io.secret_env.items())]}]}
+        component = comps.component_dict(io.comp_params, io.comp_artifacts, out_params,
+                                         out_artifacts)
+        executor = comps.runtime_container(image, io.spec, source, self._requirements(step))
+        comp_name = self.registry.add(comps.component_base(handler), component, executor,
+                                      platform)
+        task: dict[str, Any] = {"cachingOptions": {"enableCache": self.options.enable_cache}}
+        inputs = comps.task_inputs(io.task_params, io.task_artifacts)
+        if inputs:
+            task["inputs"] = inputs
+        name = step.name if step.hyper is None else self._trial_name(step)
+        return name, task, comp_name
 
+    def _run_params(self, step: ir.Step, scope: Scope, io: "_StepIO", annotated: dict,
+                    handler: str) -> None:
+        """``params=``: constants, references, f-strings, templates and secrets."""
+        hyper_names = set(step.hyper.params) if step.hyper is not None else set()
         for name, value in step.params.items():
-            if name in hyper_names:
-                continue
-            if value is None:
+            if name in hyper_names or value is None:
                 continue
             if any(isinstance(v, ir.SecretRef) for v in ir.walk_values(value)):
-                self._secret_param(step, name, value, secrets, secret_env)
+                self._secret_param(step, name, value, io.secrets, io.secret_env)
                 continue
-            typ = self._param_value(step, scope, name, value, task_params, comp_params,
-                                    templates)
+            typ = self._param_value(step, scope, name, value, io.task_params, io.comp_params,
+                                    io.templates)
             if typ is not None:
-                spec["params"][name] = typ
-                want = annotated.get(name)
-                if want and not compatible(typ, want):
-                    raise type_error(f"param {name!r} is {typ} but handler {handler!r} "
-                                     f"declares {want}", step, code="FC218")
-        for name in hyper_names:
-            candidates = step.hyper.params[name]
+                io.spec["params"][name] = typ
+                _check_annotation(step, handler, "param", name, typ, annotated)
+
+    def _hyper_params(self, step: ir.Step, scope: Scope, io: "_StepIO", annotated: dict,
+                      handler: str) -> None:
+        """Each hyper-parameter reads its value from the ParallelFor item."""
+        assert step.hyper is not None
+        loop_item = f"pipelinechannel--loop-item-param-{scope.name.rsplit('-', 1)[1]}"
+        for name, candidates in step.hyper.params.items():
             typ = common_type(step, name, candidates)
-            want = annotated.get(name)
-            if want and not compatible(typ, want):
-                raise type_error(f"hyper-parameter {name!r} is {typ} but handler {handler!r} "
-                                 f"declares {want}", step, code="FC218")
-            comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
-            task_params[name] = {"componentInputParameter": loop_item,
-                                 "parameterExpressionSelector":
-                                     f'parseJson(string_value)["{name}"]'}
-            spec["params"][name] = typ
+            _check_annotation(step, handler, "hyper-parameter", name, typ, annotated)
+            io.comp_params[name] = {"parameterType": PARAMETER_TYPE[typ]}
+            io.task_params[name] = {"componentInputParameter": loop_item,
+                                    "parameterExpressionSelector":
+                                        f'parseJson(string_value)["{name}"]'}
+            io.spec["params"][name] = typ
+
+    def _run_data_inputs(self, step: ir.Step, scope: Scope, io: "_StepIO") -> None:
+        """``inputs=``: artifacts, or path/URL strings passed as parameters."""
         for name, value in step.inputs.items():
             if value is None:
                 continue
-            spec["data"].append(name)
+            io.spec["data"].append(name)
             if isinstance(value, ir.OutputRef) and \
                     self._output_type(value, step) in ARTIFACT_SCHEMA:
                 typ = self._output_type(value, step)
-                comp_artifacts[name] = {"artifactType": artifact_type(typ)}
-                task_artifacts[name] = self._wire(value, scope, step, want="artifact")
+                io.comp_artifacts[name] = {"artifactType": artifact_type(typ)}
+                io.task_artifacts[name] = self._wire(value, scope, step, want="artifact")
                 continue
-            typ = self._param_value(step, scope, name, value, task_params, comp_params,
-                                    templates)
+            typ = self._param_value(step, scope, name, value, io.task_params, io.comp_params,
+                                    io.templates)
             if typ is not None and typ != "str":
                 raise type_error(f"input {name!r} is a {typ}; data inputs take an artifact "
                                  "or a path/URL string", step, code="FC219")
-            spec["params"][name] = "str"
+            io.spec["params"][name] = "str"
 
-        outputs = self._outputs(step) if step.hyper is None else \
-            [(o.name, o.type) for o in step.outputs]
-        if step.hyper is not None:
+    def _run_outputs(self, step: ir.Step, io: "_StepIO") -> tuple[dict, dict]:
+        """Output definitions (a trial also outputs the selector's result, and every run
+        component a ``system.Metrics`` artifact); records them in the runtime spec."""
+        if step.hyper is None:
+            outputs = self._outputs(step)
+        else:
+            outputs = [(o.name, o.type) for o in step.outputs]
             metric = selector_metric(step)
             if metric and metric not in {n for n, _ in outputs}:
                 outputs.append((metric, "float"))
-        spec["outputs"] = [[n, t] for n, t in outputs]
+        for n, t in outputs:
+            if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
+                raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC437")
+        io.spec["outputs"] = [[n, t] for n, t in outputs]
         out_params = {n: {"parameterType": PARAMETER_TYPE[t]} for n, t in outputs
                       if t in PARAMETER_TYPE}
         out_artifacts = {n: {"artifactType": artifact_type(t)} for n, t in outputs
                          if t in ARTIFACT_SCHEMA}
-        for n, t in outputs:
-            if t not in PARAMETER_TYPE and t not in ARTIFACT_SCHEMA:
-                raise type_error(f"output {n!r} has unknown type {t!r}", step, code="FC437")
         if METRICS_OUTPUT not in out_artifacts and METRICS_OUTPUT not in out_params:
             # Every numeric result the handler logs, as KFP's native scalar metrics.
             out_artifacts[METRICS_OUTPUT] = {"artifactType": {"schemaTitle": "system.Metrics",
                                                               "schemaVersion": "0.0.1"}}
-            spec["metrics"] = METRICS_OUTPUT
-        image = self._image(step, scope, task_params, comp_params)
-        if templates:
-            spec["templates"] = templates
-        platform = None
-        if secrets:
-            spec["secrets"] = secrets
-            spec["secret_env"] = secret_env
-            platform = {"secretAsEnv": [{
-                "secretName": self._secret_name(),
-                "keyToEnv": [{"secretKey": key, "envVar": env}
-                             for key, env in sorted(secret_env.items())]}]}
-        component = comps.component_dict(comp_params, comp_artifacts, out_params, out_artifacts)
-        executor = comps.runtime_container(image, spec, source,
-                                           self._requirements(step))
-        comp_name = self.registry.add(comps.component_base(handler), component, executor, platform)
-        task: dict[str, Any] = {"cachingOptions": {"enableCache": self.options.enable_cache}}
-        inputs = comps.task_inputs(task_params, task_artifacts)
-        if inputs:
-            task["inputs"] = inputs
-        name = step.name if step.hyper is None else self._trial_name(step)
-        if step.hyper is not None:
-            self.groups[scope.name].items = hyper_items
-        return name, task, comp_name
+            io.spec["metrics"] = METRICS_OUTPUT
+        return out_params, out_artifacts
 
     def _param_value(self, step: ir.Step, scope: Scope, name: str, value: Any,
                      task_params: dict, comp_params: dict, templates: dict) -> str | None:
@@ -629,6 +630,30 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _StepIO:
+    """What one run step's lowering accumulates: task inputs, component interface, and the
+    runtime spec (with value templates and secrets)."""
+
+    spec: dict
+    task_params: dict = field(default_factory=dict)
+    task_artifacts: dict = field(default_factory=dict)
+    comp_params: dict = field(default_factory=dict)
+    comp_artifacts: dict = field(default_factory=dict)
+    templates: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict)
+    secret_env: dict = field(default_factory=dict)
+
+
+def _check_annotation(step: ir.Step, handler: str, what: str, name: str, typ: str,
+                      annotated: dict) -> None:
+    """A value of IR type ``typ`` must suit the handler parameter's annotation, if any."""
+    want = annotated.get(name)
+    if want and not compatible(typ, want):
+        raise type_error(f"{what} {name!r} is {typ} but handler {handler!r} declares {want}",
+                         step, code="FC218")
 
 
 def _conjuncts(condition: Any) -> list:

@@ -207,3 +207,26 @@ def test_flowc_run_engine_kfp_submits_through_the_cli(cli, project):
     assert "run-1" in stdout
     assert api.runs[0]["runtime_config"]["parameters"]["n"] == 2
     assert [e["display_name"] for e in api.experiments.values()] == ["cli"]
+
+
+def test_build_registry_comes_from_the_project(cli, project, tmp_path):
+    (project / "project.yaml").write_text(PROJECT.replace(
+        "params: {greeting: hi}", "params: {greeting: hi, registry: reg.example.com/team}"))
+    (project / "flow.py").write_text(textwrap.dedent("""\
+        import mlrun
+
+
+        def pipeline():
+            builder = mlrun.build_function("steps", requirements=["pandas"])
+            mlrun.run_function("steps", handler="make", outputs=["data"]).after(builder)
+        """))
+    out = tmp_path / "b.yaml"
+    code, _, stderr = cli("compile", str(project / "flow.py"), "-o", str(out))
+    assert code == 0, stderr
+    spec, _ = documents(out.read_text())
+    build = next(e for name, e in spec["deploymentSpec"]["executors"].items()
+                 if name.startswith("exec-build"))
+    assert "reg.example.com/team/demo-steps:" in build["container"]["command"][2]
+    code, _, stderr = cli("compile", str(project / "flow.py"), "--registry", "other.io/x",
+                          "-o", str(out))
+    assert code == 0 and "other.io/x/demo-steps:" in out.read_text()

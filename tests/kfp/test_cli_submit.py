@@ -175,7 +175,9 @@ def test_submit_uploads_and_runs_against_a_fake_kfp_api(project, capsys):
     assert methods.count(("POST", "/apis/v2beta1/experiments")) == 1  # reused the 2nd time
     uploaded = api.versions["p-1"][0]["_yaml"]
     spec, _ = documents(uploaded)
-    assert spec["pipelineInfo"]["name"] == loaded.workflow.name
+    from flowc.backends.kfp.lower import k8s_name
+
+    assert spec["pipelineInfo"]["name"] == k8s_name(loaded.workflow.name)
     run = api.runs[0]
     assert run["experiment_id"] == "e-1"
     assert run["pipeline_version_reference"] == {"pipeline_id": "p-1",

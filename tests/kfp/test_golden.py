@@ -40,4 +40,4 @@ def test_golden(name, tmp_path, monkeypatch):
                            "regenerates it)"
     strict_parse(golden)
     component = load_with_kfp(golden, tmp_path)
-    assert component.pipeline_spec.pipeline_info.name == workflow.name
+    assert component.pipeline_spec.pipeline_info.name == workflow.name.lower()

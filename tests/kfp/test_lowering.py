@@ -489,3 +489,15 @@ def test_output_is_identical_across_processes_and_hash_seeds():
                              check=True, env=env)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_pipeline_name_is_sanitised_like_kfp():
+    from flowc.backends.kfp.lower import k8s_name
+
+    assert k8s_name("Demo training pipeline") == "demo-training-pipeline"
+    assert k8s_name("My_Flow--2!") == "my-flow-2"
+    wf = ir.Workflow(name="Demo training pipeline", steps=(w.run("r", "greet",
+                                                                params={"name": "x"}),))
+    text, spec, _ = compiled(wf)
+    assert spec["pipelineInfo"]["name"] == "demo-training-pipeline"
+    assert "# Name: demo-training-pipeline" in text

@@ -59,7 +59,7 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
         check_strict(lowered.spec, lowered.platform)
     text = dump_yaml(lowered.spec, lowered.platform, lowered.description)
     if output:
-        from ...commands.common import write_text_atomic
+        from ...fsutil import write_text_atomic
 
         write_text_atomic(output, text)
     return text

@@ -113,7 +113,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         spec = {
             "components": self.registry.components,
             "deploymentSpec": {"executors": self.registry.executors},
-            "pipelineInfo": {"name": self.wf.name},
+            "pipelineInfo": {"name": k8s_name(self.wf.name)},
             "root": {"dag": {"tasks": self.root.tasks}},
             "schemaVersion": SCHEMA_VERSION,
             "sdkVersion": SDK_VERSION,
@@ -654,6 +654,12 @@ def _check_annotation(step: ir.Step, handler: str, what: str, name: str, typ: st
     if want and not compatible(typ, want):
         raise type_error(f"{what} {name!r} is {typ} but handler {handler!r} declares {want}",
                          step, code="FC218")
+
+
+def k8s_name(name: str) -> str:
+    """A pipeline name as kfp writes it: lower case, runs of other characters as one ``-``
+    (``Demo training pipeline`` -> ``demo-training-pipeline``)."""
+    return re.sub(r"[^0-9a-z]+", "-", name.lower()).strip("-") or "pipeline"
 
 
 def _conjuncts(condition: Any) -> list:

@@ -128,8 +128,10 @@ def _preload(module: str) -> None:
 def serve(socket_path: str, preload: list[str]) -> None:
     """Accept step requests on ``socket_path`` until stdin closes.
 
-    A request ``{"preload": [MODULE, ...]}`` queues modules to import; the server imports them
-    one at a time while it has nothing else to do (it is ready for steps at once).
+    Preloading never delays a step: a request ``{"preload": [MODULE, ...]}`` (or modules on
+    the command line) forks a *successor* server that imports them while this one keeps
+    forking steps; once the successor is ready it takes over accepting on the same socket.
+    Each server dies with the one that forked it, and so does each step.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -138,23 +140,41 @@ def serve(socket_path: str, preload: list[str]) -> None:
     global _prctl
     _prctl = _load_prctl()
     _preload("json")  # collects and freezes what is imported so far
-    pending = list(preload)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(256)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    try:
+        _serve_loop(listener, list(preload))
+    finally:
+        listener.close()
+        try:
+            os.unlink(socket_path)
+        except OSError:
+            pass
+
+
+def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
     stdin_fd = sys.stdin.fileno()
     partial: dict[socket.socket, bytes] = {}  # connections whose request line is incomplete
+    accepting = True
+    successor: int | None = _start_successor(listener, preload, partial) if preload else None
     while True:
-        watched = [listener, stdin_fd, *partial]
-        readable, _, _ = select.select(watched, [], [], 0 if pending else None)
-        if not readable:
-            _preload(pending.pop(0))
-            continue
+        watched: list = [stdin_fd, *partial]
+        if accepting:
+            watched.append(listener)
+        if successor is not None:
+            watched.append(successor)
+        readable, _, _ = select.select(watched, [], [])
         if stdin_fd in readable and not os.read(stdin_fd, 4096):
-            break
-        if listener in readable:
+            return
+        if successor is not None and successor in readable:
+            if os.read(successor, 1):
+                accepting = False  # the successor, with the modules imported, accepts now
+            os.close(successor)
+            successor = None
+        if accepting and listener in readable:
             conn, _ = listener.accept()
             partial[conn] = b""
         for conn in [c for c in readable if isinstance(c, socket.socket) and c in partial]:
@@ -166,22 +186,47 @@ def serve(socket_path: str, preload: list[str]) -> None:
             del partial[conn]
             request = _parse_request(data) if chunk else None
             if request is None or "preload" in request:
-                if request is not None:
-                    pending.extend(m for m in request["preload"] if isinstance(m, str))
+                modules = [m for m in (request or {}).get("preload", []) if isinstance(m, str)]
                 conn.close()
+                if modules and successor is None and accepting:
+                    successor = _start_successor(listener, modules, partial)
                 continue
             pid = os.fork()
             if pid == 0:
                 listener.close()
                 for other in partial:
                     other.close()
+                if successor is not None:
+                    os.close(successor)
                 _child(conn, request)
             conn.close()
-    listener.close()
-    try:
-        os.unlink(socket_path)
-    except OSError:
-        pass
+
+
+def _start_successor(listener: socket.socket, modules: list[str],
+                     partial: dict[socket.socket, bytes]) -> int:
+    """Fork a server that imports ``modules`` and then serves; returns a pipe that yields one
+    byte when it is ready (or end-of-file if it died)."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 0
+        try:
+            os.close(ready_r)
+            for conn in partial:
+                conn.close()
+            _set_parent_death_signal()
+            for module in modules:
+                _preload(module)
+            os.write(ready_w, b"r")
+            os.close(ready_w)
+            _serve_loop(listener, [])
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(ready_w)
+    return ready_r
 
 
 def main(argv: list[str] | None = None) -> None:

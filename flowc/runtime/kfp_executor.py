@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = _options(args)
         executor_input = json.loads(options["executor-input"])
         spec = json.loads(options["spec"])
+        if not isinstance(executor_input, dict) or not isinstance(spec, dict):
+            raise ValueError("--executor-input and --spec must be JSON objects")
     except (ValueError, KeyError) as exc:
         print(f"flowc kfp executor: bad arguments: {exc}", file=sys.stderr)
         return 2
@@ -378,7 +380,9 @@ def best_index(order: str, values: list) -> int:
         if best is None or (number > best[1] if order == "max" else number < best[1]):
             best = (index, number)
     if best is None:
-        raise ExecutorError("no hyper-parameter trial produced the selector's result")
+        from .core import StepFailed
+
+        raise StepFailed("no hyper-parameter trial produced the selector's result")
     return best[0]
 
 

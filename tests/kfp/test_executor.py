@@ -102,6 +102,7 @@ def test_handler_failure_exits_1_and_names_the_problem(tmp_path, capsys):
 def test_bad_arguments_exit_2():
     assert ex.main(["--spec", "{}"]) == 2
     assert ex.main(["--executor-input", "not json", "--spec", "{}"]) == 2
+    assert ex.main(["--executor-input", "[]", "--spec", "{}"]) == 2
 
 
 @pytest.mark.parametrize("selector, values, best", [
@@ -128,6 +129,14 @@ def test_selector_picks_the_best_trial(tmp_path, selector, values, best):
     artifact = output["artifacts"]["model"]["artifacts"][0]
     with open(os.path.join(artifact["uri"], artifact["metadata"]["flowc_file"])) as handle:
         assert handle.read() == f"model {best}"
+
+
+def test_selector_fails_when_no_trial_reported_the_metric(tmp_path):
+    data = executor_input(tmp_path, params={"accuracy": [None, None]},
+                          out_params=["accuracy"])
+    spec = {"kind": "select", "selector": "max.accuracy", "metric": "accuracy",
+            "outputs": [["accuracy", "float"]], "items": [{}, {}]}
+    assert run_main(data, spec)[0] == 1
 
 
 def test_local_paths_of_object_store_uris():

@@ -146,12 +146,7 @@ class Project:
 
     def get_artifact_uri(self, key: str, category: str = "artifact", tag: str | None = None,
                          iter: int | None = None) -> str:
-        uri = f"store://{category}s/{self.name}/{key}"
-        if iter is not None:
-            uri += f"#{iter}"
-        if tag is not None:
-            uri += f":{tag}"
-        return uri
+        return artifact_uri(self.name, key, category, tag, iter)
 
     def set_function(self, func: str | None = None, name: str = "", handler: str | None = None,
                      image: str | None = None, kind: str | None = None,
@@ -221,7 +216,7 @@ class Project:
         """Write project.yaml atomically; returns its path."""
         import yaml
 
-        from .commands.common import write_text_atomic
+        from .fsutil import write_text_atomic
 
         path = filepath or os.path.join(self.context, PROJECT_FILE)
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=False)
@@ -246,6 +241,17 @@ class Project:
 
 
 # --------------------------------------------------------------------------- load / new
+
+
+def artifact_uri(project: str, key: str, category: str = "artifact", tag: str | None = None,
+                 iter: int | None = None) -> str:
+    """``store://<category>s/<project>/<key>[#iter][:tag]``, as MLRun builds it."""
+    uri = f"store://{category}s/{project}/{key}"
+    if iter is not None:
+        uri += f"#{iter}"
+    if tag is not None:
+        uri += f":{tag}"
+    return uri
 
 
 def new_project(name: str, context: str = "./", **_: Any) -> Project:

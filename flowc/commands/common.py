@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
-import tempfile
 from typing import Any, Callable, Iterator
 
 import click
 
 from ..diagnostics import FlowcError
+from ..fsutil import write_bytes_atomic, write_text_atomic
+
+__all__ = ["workflow_target", "parse_arg_pairs", "load_target", "user_errors", "emit",
+           "write_bytes_atomic", "write_text_atomic"]
 
 
 def workflow_target(func: Callable) -> Callable:
@@ -84,28 +86,6 @@ def user_errors() -> Iterator[None]:
             traceback.print_exc()
         click.echo(f"error: {exc.diagnostic.format()}", err=True)
         sys.exit(2)
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers never see a half-written file."""
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` via a temporary file in the same folder and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".flowc-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def emit(text: str, output: str | None) -> None:

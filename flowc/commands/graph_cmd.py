@@ -87,6 +87,6 @@ def graph(target, workflow_name, project_dir, arguments, fmt, output):
         if rendered.returncode != 0:
             raise FlowcError(f"dot failed: {rendered.stderr.decode(errors='replace').strip()}",
                              code="FC006")
-        from .common import write_bytes_atomic
+        from ..fsutil import write_bytes_atomic
 
         write_bytes_atomic(output, rendered.stdout)

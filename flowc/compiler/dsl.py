@@ -573,12 +573,9 @@ class TracedProject:
     def get_artifact_uri(self, key: str, category: str = "artifact", tag: str | None = None,
                          iter: int | None = None) -> str:
         """``store://<category>s/<project>/<key>[#iter][:tag]``, as MLRun builds it."""
-        uri = f"store://{category}s/{self.name}/{key}"
-        if iter is not None:
-            uri += f"#{iter}"
-        if tag is not None:
-            uri += f":{tag}"
-        return uri
+        from ..project import artifact_uri
+
+        return artifact_uri(self.name, key, category, tag, iter)
 
     def get_function(self, key: str, **_: Any) -> FunctionHandle:
         project = self._state.project

@@ -17,6 +17,8 @@ import shutil
 import tempfile
 from typing import Any, Iterator
 
+from ..fsutil import DIR_MODE, atomic_file  # noqa: F401  (re-exported)
+
 ARTIFACT_KINDS = ("artifact", "dataset", "model", "plot", "table")
 
 MODEL_SPEC_FILE = "model_spec.json"
@@ -33,15 +35,8 @@ _DATASET_FORMATS = {
 }
 
 
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp/mkdtemp create private (0600/0700) entries; artifacts get the usual permissions.
-_FILE_MODE = 0o666 & ~_current_umask()
-_DIR_MODE = 0o777 & ~_current_umask()
+# atomic_file lives in flowc.fsutil (shared with the CLI and project files).
+_DIR_MODE = DIR_MODE
 
 
 class ArtifactError(ValueError):
@@ -87,25 +82,6 @@ def inside(path: str, folder: str) -> bool:
 
 
 # --------------------------------------------------------------------------- atomic writes
-
-
-@contextlib.contextmanager
-def atomic_file(path: str, mode: str = "wb") -> Iterator[Any]:
-    """Open a temporary sibling of ``path`` for writing; move it over ``path`` on success."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".flowc-tmp-", dir=directory)
-    try:
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from flowc.cli import cli
 
-SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed", "workflow.py")
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "iris", "workflow.py")
 
 
 def invoke(*args):

@@ -8,7 +8,7 @@ import pytest
 
 from flowc.ir import OutputRef
 
-SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed", "workflow.py")
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "iris", "workflow.py")
 
 
 SEED_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "seeds",
@@ -104,3 +104,19 @@ def test_real_kfp_pipeline_decorator_is_not_run_and_modules_are_restored():
     load_workflow(SEED)
     assert (sys.modules["kfp"], sys.modules["kfp.dsl"], sys.modules.get("mlrun")) == before
     assert sys.modules["kfp"] is kfp and sys.modules["kfp.dsl"] is dsl
+
+
+def test_seed_traces_without_any_project(tmp_path):
+    """The file alone, with no project.yaml: functions are kept by name for lint to judge."""
+    import shutil
+
+    alone = tmp_path / "workflow.py"
+    shutil.copy(SEED, alone)
+    loaded = load_workflow(str(alone))
+    assert loaded.project is None
+    wf = loaded.workflow
+    assert [s.name for s in wf.steps] == ["build-gen-iris", "get-data", "train", "test",
+                                         "deploy-serving", "model-tester"]
+    assert wf.step("train").function.url is None          # unknown without the project
+    assert wf.step("train").params["label_column"] == "label"   # get_param's default
+    assert wf.step("deploy-serving").function.url == "hub://v2_model_server"

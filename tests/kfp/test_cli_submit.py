@@ -146,7 +146,7 @@ def test_seed_example_compiles_and_matches_its_dag(cli, tmp_path):
     assert deps["model-tester"] == {"deploy-serving", "train"}
 
 
-def test_compile_process_is_fast_and_does_not_import_kfp(project):
+def test_compile_process_does_not_import_kfp(project):
     code = ("import sys, runpy; sys.argv = ['flowc', 'compile', %r]\n"
             "from flowc.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"

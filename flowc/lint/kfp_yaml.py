@@ -239,7 +239,7 @@ class _SpecChecker:
             if key in declared_artifacts:
                 yield finding("FC505", f"task {task!r} passes {key!r} as a parameter, but the "
                               "component declares it as an artifact input", where)
-            else:
+            elif not _feeds_placeholder(key, params):
                 yield finding("FC509", f"task {task!r} passes parameter {key!r}, which the "
                               "component does not declare", where)
             return
@@ -485,3 +485,18 @@ def _path_back_to(start: str, upstream: dict[str, list[str]], members: set[str])
                     next_frontier.append(dep)
         frontier = next_frontier
     return [start]  # pragma: no cover - a strongly connected component always loops back
+
+
+def _feeds_placeholder(key: str, params: dict) -> bool:
+    """True for kfp's f-string inputs: a ``pipelinechannel--*`` parameter that another input's
+    constant uses as ``{{$.inputs.parameters['<key>']}}`` (how kfp lowers f-strings)."""
+    if not key.startswith("pipelinechannel--"):
+        return False
+    placeholder = "{{$.inputs.parameters['" + key + "']}}"
+    for other, spec in params.items():
+        if other == key or not isinstance(spec, dict):
+            continue
+        constant = (spec.get("runtimeValue") or {}).get("constant")
+        if isinstance(constant, str) and placeholder in constant:
+            return True
+    return False

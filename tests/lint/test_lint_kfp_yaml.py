@@ -36,7 +36,7 @@ def _codes(text: str) -> list[str]:
 
 
 def test_every_compiled_pipeline_is_clean(compiled):
-    assert set(compiled) == {"branches", "collect", "exit-handler", "nested"}
+    assert set(compiled) == {"branches", "collect", "exit-handler", "nested", "fstrings"}
     for name, text in compiled.items():
         assert looks_like_kfp(text), name
         assert _codes(text) == [], name

@@ -77,7 +77,7 @@ def test_run_exit_status_and_json_progress(flow):
     kinds = [e["event"] for e in events]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert "StepFailed" in kinds and kinds.count("StepSucceeded") == 2
-    assert events[-1]["state"] == "failed"
+    assert events[-1]["state"] == "failed" and events[-1]["error"] == "failed: c"
 
 
 def test_run_refuses_unknown_resume_and_bad_usage(flow):

@@ -190,12 +190,14 @@ class Executor:
                 launcher.close()
             final = self._final_state()
             self.state = final
-            self.db.finish_run(self.run_id, final, error or self._abort_reason)
+            self.db.finish_run(self.run_id, final,
+                               error or (None if final == states.SUCCEEDED
+                                         else self._failure_summary()))
             self._emit(RunFinished(
                 self.run_id, state=final, duration=time.time() - self.started,
                 steps=tuple((r.name, r.display_state, r.duration)
                             for r in self.db.get_run(self.run_id).steps),
-                error=error or (None if final == states.SUCCEEDED else self._abort_reason),
+                error=error or (None if final == states.SUCCEEDED else self._failure_summary()),
                 artifact_dir=os.path.join(self.artifact_path, self.run_id)))
         record = self.db.get_run(self.run_id)
         assert record is not None
@@ -622,6 +624,14 @@ class Executor:
         for name, st in self.steps.items():
             if st.state in (states.PENDING, states.RUNNING):
                 self._finish(name, states.UPSTREAM_FAILED, error="never became ready")
+
+    def _failure_summary(self) -> str | None:
+        """``failed: a, b`` (and the abort reason): what the final line says went wrong."""
+        failed = [n for n, st in self.steps.items() if st.state == states.FAILED]
+        parts = [self._abort_reason] if self._abort_reason else []
+        if failed:
+            parts.append("failed: " + ", ".join(failed))
+        return "; ".join(parts) or None
 
     def _final_state(self) -> str:
         found = {s.state for s in self.steps.values()}

@@ -121,3 +121,56 @@ def test_signals_abort_running_steps_and_record_them(project, sig):
     assert not _pid_alive(step_pid)
     with sqlite3.connect(os.path.join(project.dir, ".flowc", "runs.db")) as conn:
         assert conn.execute("SELECT state FROM runs").fetchone()[0] == "aborted"
+
+
+HYPER_FLOW = """
+import flowc as fc
+
+def pipeline():
+    fc.run_function("steps.py", handler="nap", name="h", hyperparams={"seconds": [0, 0.01, 30]},
+                    params={"tag": "x"},
+                    hyper_param_options=fc.HyperParamOptions(parallel_runs=1, selector="max.t"),
+                    outputs=["t:float"])
+"""
+
+
+@pytest.mark.slow
+def test_resume_reuses_succeeded_hyper_iterations(project):
+    project.write("flow.py", HYPER_FLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", "flow.py",
+                             "--progress", "plain"], cwd=project.dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = os.path.join(project.dir, ".flowc", "runs.db")
+    deadline = time.time() + 20
+    while True:
+        assert time.time() < deadline, "the first two iterations never finished"
+        try:
+            with sqlite3.connect(db) as conn:
+                done = conn.execute("SELECT iteration, started FROM iterations "
+                                    "ORDER BY iteration").fetchall()
+        except sqlite3.OperationalError:
+            done = []
+        if len(done) == 2:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # iteration 3 is sleeping now
+    proc.kill()
+    proc.wait(timeout=10)
+    run_id = _wait_for_state(project, "h", "running")
+    steps = os.path.join(project.dir, "steps.py")
+    text = open(steps).read().replace("time.sleep(seconds)", "time.sleep(min(seconds, 0.05))")
+    open(steps, "w").write(text)
+    resumed = subprocess.run([sys.executable, "-m", "flowc.cli", "run", "--resume", run_id,
+                              "--progress", "plain"], cwd=project.dir, capture_output=True,
+                             text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert "iteration 1 " not in resumed.stderr and "iteration 3 succeeded" in resumed.stderr
+    with sqlite3.connect(db) as conn:
+        after = conn.execute("SELECT iteration, started, state FROM iterations "
+                             "ORDER BY iteration").fetchall()
+    assert [(i, s) for i, s, _ in after[:2]] == done  # kept, not re-run
+    assert [state for *_, state in after] == ["succeeded"] * 3
+    rows = project.step_rows(run_id)
+    assert rows["h"]["state"] == "succeeded" and rows["h"]["results"]["best_iteration"] == 3
+    table = open(rows["h"]["artifacts"]["iteration_results"]["path"]).read().splitlines()
+    assert len(table) == 4

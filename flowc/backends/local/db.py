@@ -241,7 +241,8 @@ class RunsDB:
         self._tx(statements)
 
     def restart_run(self, run_id: str, reset_steps: list[str]) -> None:
-        """Mark a run running again (``--resume``) and reset the steps that will re-run."""
+        """Mark a run running again (``--resume``) and reset the steps that will re-run
+        (their succeeded hyper-parameter iterations are kept for reuse)."""
         statements = [("UPDATE runs SET state=?, ended=NULL, error=NULL, pid=?, "
                        "attempt=attempt+1 WHERE run_id=?", (RUNNING, os.getpid(), run_id))]
         for name in reset_steps:
@@ -249,8 +250,8 @@ class RunsDB:
                 "UPDATE steps SET state=?, reason=NULL, started=NULL, ended=NULL, error=NULL, "
                 "results='{}', artifacts='{}', outputs='{}', attempt=attempt+1 "
                 "WHERE run_id=? AND name=?", (PENDING, run_id, name)))
-            statements.append(("DELETE FROM iterations WHERE run_id=? AND step=?",
-                               (run_id, name)))
+            statements.append(("DELETE FROM iterations WHERE run_id=? AND step=? "
+                               "AND state != ?", (run_id, name, SUCCEEDED)))
         self._tx(statements)
 
     def step_started(self, run_id: str, name: str, *, params: dict, log_path: str | None,

@@ -127,6 +127,7 @@ class Executor:
         self._running: dict[int, _Unit] = {}
         self._hyper: dict[str, hyperlib.HyperRun] = {}
         self._hyper_calls: dict[str, tuple[dict, dict]] = {}  # step -> (call, masked params)
+        self._reusable_iterations: dict[str, list[dict]] = {}  # --resume: earlier iterations
         self._ready_units: list[_Unit] = []
         self._abort_reason: str | None = None
         self._servers: list[Any] = []
@@ -234,6 +235,9 @@ class Executor:
                     dict(record.outputs)
             else:
                 reset.append(record.name)
+                if state.step.hyper is not None:
+                    self._reusable_iterations[record.name] = self.db.iterations(
+                        self.run_id, record.name)
         self.db.restart_run(self.run_id, reset)
 
     def _loop(self) -> None:
@@ -442,6 +446,10 @@ class Executor:
         self._mark_started(name, {**masked, "hyperparams": self._eval(h.params, masked=True)},
                            os.path.join(self.log_dir, f"{name}.log"), cache_key,
                            iterations=len(combos))
+        hyper = self._hyper[name]
+        hyper.reuse(self._reusable_iterations.pop(name, []))
+        if hyper.finished():  # every iteration was reused
+            self._finish_hyper(name, hyper)
 
     def _iteration_unit(self, name: str, iteration: int, combo: dict) -> _Unit:
         base_call, masked = self._hyper_calls[name]

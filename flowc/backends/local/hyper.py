@@ -141,6 +141,7 @@ class HyperRun:
     running: int = 0
     stopped: str | None = None
     iterations: list[dict] = field(default_factory=list)
+    reused: set[int] = field(default_factory=set)
 
     def exhausted(self) -> bool:
         """No iteration is left to start (all started, or stopped early)."""
@@ -148,11 +149,30 @@ class HyperRun:
 
     def take_next(self) -> tuple[int, dict[str, Any]] | None:
         """The next iteration to start (1-based number, its hyper-parameters), if allowed now."""
-        if self.exhausted() or self.running >= self.parallel:
-            return None
-        self.next_index += 1
-        self.running += 1
-        return self.next_index, self.combos[self.next_index - 1]
+        while not self.exhausted() and self.running < self.parallel:
+            self.next_index += 1
+            if self.next_index in self.reused:
+                continue
+            self.running += 1
+            return self.next_index, self.combos[self.next_index - 1]
+        return None
+
+    def reuse(self, recorded: list[dict]) -> None:
+        """Count iterations that succeeded in an earlier attempt (``--resume``) as done.
+
+        An entry is reused only if its recorded params hold the same hyper-parameters.
+        """
+        for entry in sorted(recorded, key=lambda e: e["iteration"]):
+            number = entry["iteration"]
+            if entry["state"] != "succeeded" or not 1 <= number <= len(self.combos):
+                continue
+            combo = self.combos[number - 1]
+            if any(entry["params"].get(k) != v for k, v in combo.items()):
+                continue
+            self.reused.add(number)
+            self.running += 1  # record() counts it back down
+            self.record(number, combo, entry["params"], state="succeeded",
+                        results=entry["results"], artifacts=entry["artifacts"])
 
     def stop(self, why: str) -> None:
         self.stopped = self.stopped or why

@@ -443,9 +443,12 @@ class Executor:
             combos=combos, selector=h.selector, stop_condition=h.stop_condition,
             max_errors=h.max_errors, parallel=max(1, parallel), arguments=self.arguments)
         self._hyper_calls[name] = (call, masked)
+        log_path = os.path.join(self.log_dir, f"{name}.log")
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"{len(combos)} iterations ({h.strategy}); each logs to "
+                      f"{name}.<iteration>.log\n")
         self._mark_started(name, {**masked, "hyperparams": self._eval(h.params, masked=True)},
-                           os.path.join(self.log_dir, f"{name}.log"), cache_key,
-                           iterations=len(combos))
+                           log_path, cache_key, iterations=len(combos))
         hyper = self._hyper[name]
         hyper.reuse(self._reusable_iterations.pop(name, []))
         if hyper.finished():  # every iteration was reused

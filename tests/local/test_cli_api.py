@@ -146,8 +146,9 @@ def test_project_run_with_notifications(flow, http_server, monkeypatch, capsys):
     hook = dict(received)["/hook"]
     assert hook["run_id"] == run.run_id and hook["state"] == "succeeded"
     assert [s["name"] for s in hook["steps"]] == ["a", "b", "c"]
-    assert "w6" in json.dumps(dict(received)["/slack"]) or "b: succeeded" in \
-        dict(received)["/slack"]["text"]
+    slack = dict(received)["/slack"]
+    assert f"flowc run `{run.run_id}`" in slack["text"] and "• b: succeeded" in slack["text"]
+    assert slack["flowc"]["steps"][1]["results"] == {"word": "w6"}
     err = capsys.readouterr().err
     assert "warning: notification 'webhook' failed" in err  # the refused one: warned, run ok
 

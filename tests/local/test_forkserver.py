@@ -1,6 +1,7 @@
 """The fork server itself: steps in their own processes, preloading that never delays a step."""
 
 import os
+import socket
 import subprocess
 import time
 
@@ -87,4 +88,29 @@ def test_a_step_error_and_a_missing_handler_are_reported(tmp_path):
         with pytest.raises(StepError, match="nothing_here"):
             launcher.run(job)
     finally:
+        launcher.close()
+
+
+def test_server_accepts_again_when_its_successor_dies(tmp_path, monkeypatch):
+    import signal
+
+    folder = str(tmp_path)
+    (tmp_path / "probe.py").write_text(HANDLERS)
+    launcher = ForkServerLauncher()
+    launcher.start()
+    try:
+        root = launcher._proc.pid
+        launcher.preload(["json"])
+        deadline = time.monotonic() + 5
+        while len(_server_pids(launcher.socket_path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the successor has taken over
+        successor = [p for p in _server_pids(launcher.socket_path) if p != root]
+        assert len(successor) == 1
+        os.kill(successor[0], signal.SIGKILL)
+        time.sleep(0.2)
+        socket.setdefaulttimeout(10)  # a server that no longer accepts fails, not hangs
+        assert _run(launcher, folder, "after")["preloaded"] is False  # served by the root
+    finally:
+        socket.setdefaulttimeout(None)
         launcher.close()

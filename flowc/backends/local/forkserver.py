@@ -25,6 +25,7 @@ import sys
 import traceback
 
 
+_server_fds: list[int] = []  # a successor's own pipe ends, closed in the steps it forks
 _prctl = None  # libc's prctl, looked up once in the server (importing ctypes per child is slow)
 
 
@@ -172,8 +173,10 @@ def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
         if successor is not None and successor in readable:
             if os.read(successor, 1):
                 accepting = False  # the successor, with the modules imported, accepts now
-            os.close(successor)
-            successor = None
+            else:  # the successor exited (or died while importing): accept again
+                accepting = True
+                os.close(successor)
+                successor = None
         if accepting and listener in readable:
             conn, _ = listener.accept()
             partial[conn] = b""
@@ -188,7 +191,7 @@ def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
             if request is None or "preload" in request:
                 modules = [m for m in (request or {}).get("preload", []) if isinstance(m, str)]
                 conn.close()
-                if modules and successor is None and accepting:
+                if modules and successor is None:
                     successor = _start_successor(listener, modules, partial)
                 continue
             pid = os.fork()
@@ -196,8 +199,8 @@ def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
                 listener.close()
                 for other in partial:
                     other.close()
-                if successor is not None:
-                    os.close(successor)
+                for fd in ([successor] if successor is not None else []) + _server_fds:
+                    os.close(fd)
                 _child(conn, request)
             conn.close()
 
@@ -205,7 +208,7 @@ def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
 def _start_successor(listener: socket.socket, modules: list[str],
                      partial: dict[socket.socket, bytes]) -> int:
     """Fork a server that imports ``modules`` and then serves; returns a pipe that yields one
-    byte when it is ready (or end-of-file if it died)."""
+    byte when it is ready, and end-of-file when it is gone."""
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -217,8 +220,8 @@ def _start_successor(listener: socket.socket, modules: list[str],
             _set_parent_death_signal()
             for module in modules:
                 _preload(module)
-            os.write(ready_w, b"r")
-            os.close(ready_w)
+            os.write(ready_w, b"r")  # kept open: its end-of-file tells the parent we are gone
+            _server_fds.append(ready_w)
             _serve_loop(listener, [])
         except BaseException:
             traceback.print_exc()

@@ -205,7 +205,9 @@ class Executor:
         return record
 
     def outputs(self) -> dict[str, dict[str, Any]]:
-        return {name: dict(s.outputs) for name, s in self.steps.items() if s.outputs}
+        """Outputs of the steps finished so far (secret values redacted)."""
+        return {name: self.secrets.redact(dict(s.outputs))
+                for name, s in self.steps.items() if s.outputs}
 
     # ------------------------------------------------------------------ scheduling
 

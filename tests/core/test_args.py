@@ -95,3 +95,27 @@ def test_validation_can_be_skipped_for_lint(project, tmp_path):
     loaded = load_workflow(None, workflow="main", project_dir=str(tmp_path),
                            arguments={"epochs": "many"}, validate_arguments=False)
     assert loaded.arguments == {}
+
+
+def test_fast_argument_check_never_accepts_what_jsonschema_rejects():
+    import jsonschema
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from flowc.ir import Arg
+    from flowc.schema.args import json_schema, values_look_valid
+
+    values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                       st.text(max_size=2), st.lists(st.integers(), max_size=2),
+                       st.dictionaries(st.text(max_size=1), st.integers(), max_size=1))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(["str", "int", "float", "bool", "list", "dict"]),
+           st.one_of(st.none(), st.lists(values, max_size=3)), values)
+    def check(type_, choices, value):
+        args = (Arg(name="a", type=type_, choices=tuple(choices) if choices is not None
+                    else None),)
+        if values_look_valid(args, {"a": value}):
+            assert jsonschema.Draft202012Validator(json_schema(args)).is_valid({"a": value})
+
+    check()

@@ -100,7 +100,7 @@ def test_server_accepts_again_when_its_successor_dies(tmp_path, monkeypatch):
     launcher.start()
     try:
         root = launcher._proc.pid
-        launcher.preload(["json"])
+        launcher.preload(["colorsys"])  # not imported by the server yet
         deadline = time.monotonic() + 5
         while len(_server_pids(launcher.socket_path)) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)

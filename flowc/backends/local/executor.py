@@ -212,12 +212,16 @@ class Executor:
     # ------------------------------------------------------------------ scheduling
 
     def _handler_imports(self) -> list[str]:
-        """Installed modules the run steps' files import: the fork server preloads them."""
+        """Installed modules the run steps' files import, for the fork server to preload
+        (the standard library is cheap to import in each step)."""
+        import sys
+
         from ...runtime.loading import preload_modules
 
         files = {p.function.source_file for p in self.plan.steps.values()
                  if p.kind == "run" and p.function.source_file}
-        return preload_modules(sorted(files))
+        return [m for m in preload_modules(sorted(files))
+                if m.split(".", 1)[0] not in sys.stdlib_module_names]
 
     def _needs_launcher(self) -> bool:
         return any(s.kind == "run" and self.steps[s.name].state == states.PENDING

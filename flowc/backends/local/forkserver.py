@@ -189,7 +189,8 @@ def _serve_loop(listener: socket.socket, preload: list[str]) -> None:
             del partial[conn]
             request = _parse_request(data) if chunk else None
             if request is None or "preload" in request:
-                modules = [m for m in (request or {}).get("preload", []) if isinstance(m, str)]
+                modules = [m for m in (request or {}).get("preload", [])
+                           if isinstance(m, str) and m not in sys.modules]
                 conn.close()
                 if modules and successor is None:
                     successor = _start_successor(listener, modules, partial)

@@ -114,3 +114,23 @@ def test_server_accepts_again_when_its_successor_dies(tmp_path, monkeypatch):
     finally:
         socket.setdefaulttimeout(None)
         launcher.close()
+
+
+def test_a_preload_that_starts_threads_is_not_used(tmp_path, monkeypatch):
+    folder = str(tmp_path)
+    (tmp_path / "probe.py").write_text(HANDLERS.replace('"slowmod"', '"threadmod"'))
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    (libs / "threadmod.py").write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    monkeypatch.setenv("PYTHONPATH", str(libs))
+    launcher = ForkServerLauncher()
+    launcher.start()
+    try:
+        launcher.preload(["threadmod"])
+        time.sleep(1.0)  # the successor imported it, saw a thread and left
+        assert _run(launcher, folder, "s")["preloaded"] is False
+        assert len(_server_pids(launcher.socket_path)) == 1
+    finally:
+        launcher.close()

@@ -218,6 +218,8 @@ class Executor:
 
         from ...runtime.loading import preload_modules
 
+        if os.environ.get("FLOWC_PRELOAD", "1") == "0":
+            return []
         files = {p.function.source_file for p in self.plan.steps.values()
                  if p.kind == "run" and p.function.source_file}
         return [m for m in preload_modules(sorted(files))

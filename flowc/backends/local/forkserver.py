@@ -221,6 +221,12 @@ def _start_successor(listener: socket.socket, modules: list[str],
             _set_parent_death_signal()
             for module in modules:
                 _preload(module)
+            import threading
+
+            if threading.active_count() > 1:  # forking a threaded process is not safe
+                print("flowc fork server: preloading started threads; steps will import "
+                      f"{', '.join(modules)} themselves", file=sys.stderr)
+                os._exit(0)
             os.write(ready_w, b"r")  # kept open: its end-of-file tells the parent we are gone
             _server_fds.append(ready_w)
             _serve_loop(listener, [])

@@ -145,7 +145,8 @@ class ForkServerLauncher(Launcher):
             self._ready = True
 
     def preload(self, modules: list[str]) -> None:
-        """Ask the server to import ``modules`` while it is idle (pandas, sklearn, ...)."""
+        """Have ``modules`` (pandas, sklearn, ...) imported for later steps; a successor
+        server imports them while this one keeps serving (see ``forkserver.serve``)."""
         if not modules:
             return
         self.start()

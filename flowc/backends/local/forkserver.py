@@ -12,6 +12,9 @@ in the log file, writes the StepResult JSON (or ``{"error": ...}``) to ``result`
 and exits; the client sees end-of-file. The server is single-threaded (safe to fork), ignores
 Ctrl-C (the runner decides what to stop) and exits when its stdin closes, so a runner killed
 with SIGKILL takes the server and, through PR_SET_PDEATHSIG, running steps with it.
+
+A line ``{"preload": [MODULE, ...]}`` makes the server fork a successor that imports those
+modules and then takes over the socket; see :func:`serve`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import signal
 import socket
 import sys
 import traceback
-
 
 _server_fds: list[int] = []  # a successor's own pipe ends, closed in the steps it forks
 _prctl = None  # libc's prctl, looked up once in the server (importing ctypes per child is slow)

@@ -72,3 +72,52 @@ def test_deploy_of_missing_model_fails_the_step(project):
     deploy = next(n for n in rows if n.startswith("deploy-"))
     assert rows[deploy]["state"] == "failed" and "'m'" in rows[deploy]["error"]
     assert rows["after"]["state"] == "upstream_failed"
+
+
+@pytest.mark.slow
+def test_model_server_dies_with_a_killed_runner(project):
+    import json as _json
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    project.write("ml.py", ML)
+    project.write("flow.py", """
+import flowc as fc
+
+def pipeline():
+    t = fc.run_function("ml.py", handler="train", name="train", outputs=["model", "test_set"])
+    serving = fc.import_function("hub://v2_model_server", new_name="serving")
+    d = fc.deploy_function(serving, models=[{"key": "iris", "model_path": t.outputs["model"]}])
+    fc.run_function("steps.py", handler="nap", name="wait", params={"seconds": 60}).after(d)
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "flowc.cli", "run", "flow.py",
+                             "--progress", "quiet"], cwd=project.dir,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = os.path.join(project.dir, ".flowc", "runs.db")
+    deadline = time.time() + 60
+    endpoint = None
+    while endpoint is None:
+        assert time.time() < deadline and proc.poll() is None
+        try:
+            with sqlite3.connect(db) as conn:
+                row = conn.execute("SELECT outputs FROM steps WHERE name='deploy-serving' "
+                                   "AND state='succeeded'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        endpoint = _json.loads(row[0])["endpoint"] if row else None
+        time.sleep(0.1)
+    urllib.request.urlopen(f"{endpoint}/v2/models/iris/ready", timeout=5).close()  # serving
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{endpoint}/v2/models/iris/ready", timeout=1).close()
+        except (urllib.error.URLError, ConnectionError):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the model server outlived its killed runner")

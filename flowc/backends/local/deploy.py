@@ -1,7 +1,8 @@
 """Deploy steps locally: a v2-protocol model server on 127.0.0.1 for the length of the run.
 
-The server runs in the runner's process (a background thread of ``flowc.runtime.serving``),
-so it can never outlive the run, even when the runner is killed.
+With the fork server (the default) the model server is a forked child of it: its own process,
+with the preloaded modules, dying with the run even when the runner is killed. With the other
+launchers it is a background thread of the runner (``flowc.runtime.serving.start_server``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,28 @@ class DeployedServer:
 
 
 def start_server(fn: ResolvedFunction, params: dict[str, Any], *, log_path: str,
-                 resolve_store: Callable[[str], str | None] | None = None) -> DeployedServer:
-    """Start serving ``params["models"]`` with ``fn``'s serving class; raise RuntimeError if not."""
-    from ...runtime.context import StepLogger
-    from ...runtime.serving import ServingError
-    from ...runtime.serving import start_server as serve
+                 resolve_store: Callable[[str], str | None] | None = None,
+                 launcher: Any = None, cwd: str | None = None) -> DeployedServer:
+    """Start serving ``params["models"]`` with ``fn``'s serving class; raise RuntimeError if not.
 
+    With a fork-server ``launcher`` the server is a forked process of its own; otherwise
+    (``--in-process``, ``subprocess``) a thread of the runner.
+    """
+    models = _resolved_models(params, resolve_store)
+    class_name = params.get("class_name") or fn.default_class
+    if launcher is not None and hasattr(launcher, "serve"):
+        spec = {"name": fn.name, "source_file": fn.source_file, "class_name": class_name,
+                "models": models}
+        try:
+            forked = launcher.serve(spec, log_path, cwd)
+        except Exception as exc:
+            raise RuntimeError(str(exc)) from None
+        return DeployedServer(name=fn.name, endpoint=forked.url, handle=forked)
+    return _serve_in_thread(fn, class_name, models, log_path)
+
+
+def _resolved_models(params: dict[str, Any],
+                     resolve_store: Callable[[str], str | None] | None) -> list[dict]:
     models = []
     for entry in params.get("models") or []:
         entry = dict(entry)
@@ -42,7 +59,15 @@ def start_server(fn: ResolvedFunction, params: dict[str, Any], *, log_path: str,
                                    "project's runs database")
             entry["model_path"] = resolved
         models.append(entry)
-    class_name = params.get("class_name") or fn.default_class
+    return models
+
+
+def _serve_in_thread(fn: ResolvedFunction, class_name: str | None, models: list[dict],
+                     log_path: str) -> DeployedServer:
+    from ...runtime.context import StepLogger
+    from ...runtime.serving import ServingError
+    from ...runtime.serving import start_server as serve
+
     log = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 (kept open while serving)
     try:
         handle = serve(fn.source_file, class_name, models,

@@ -221,12 +221,12 @@ class Executor:
         if os.environ.get("FLOWC_PRELOAD", "1") == "0":
             return []
         files = {p.function.source_file for p in self.plan.steps.values()
-                 if p.kind == "run" and p.function.source_file}
+                 if p.kind in ("run", "deploy") and p.function.source_file}
         return [m for m in preload_modules(sorted(files))
                 if m.split(".", 1)[0] not in sys.stdlib_module_names]
 
     def _needs_launcher(self) -> bool:
-        return any(s.kind == "run" and self.steps[s.name].state == states.PENDING
+        return any(s.kind in ("run", "deploy") and self.steps[s.name].state == states.PENDING
                    for s in self.workflow.steps)
 
     def _load_resumed(self) -> None:
@@ -505,7 +505,9 @@ class Executor:
         self._ready_units.append(_Unit(
             step=name, kind="deploy", params=masked,
             work=lambda: start_server(fn, params, log_path=log_path,
-                                      resolve_store=lambda uri: resolve_store_uri(self.db, uri))))
+                                      resolve_store=lambda uri: resolve_store_uri(self.db, uri),
+                                      launcher=self._launcher if self.options.launcher
+                                      == "forkserver" else None, cwd=self.base_dir)))
 
     # ------------------------------------------------------------------ outcomes
 

@@ -73,6 +73,24 @@ def run_call(call_data: dict, result_path: str) -> int:
     return 0
 
 
+def serve_models(spec: dict, conn: socket.socket) -> int:
+    """A deploy step's model server, in this process until it is killed: answers
+    ``{"url": ...}`` once every model is loaded, or ``{"error": ...}``."""
+    from flowc.runtime.context import StepLogger
+    from flowc.runtime.serving import ServingError, start_server
+
+    try:
+        handle = start_server(spec.get("source_file"), spec.get("class_name"), spec["models"],
+                              logger=StepLogger(spec.get("name") or "serving"))
+    except (ServingError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        conn.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
+        return 1
+    conn.sendall(json.dumps({"url": handle.url}).encode() + b"\n")
+    handle.wait()  # until SIGTERM/SIGKILL from the runner, or the server's death
+    return 0
+
+
 def _child(conn: socket.socket, request: dict) -> None:
     """In the forked child: announce the pid, run the step, exit."""
     status = 1
@@ -95,7 +113,10 @@ def _child(conn: socket.socket, request: dict) -> None:
             register_store_resolver(db_resolver(os.environ["FLOWC_RUNS_DB"]))
         if request.get("cwd"):
             os.chdir(request["cwd"])
-        status = run_call(request["call"], request["result"])
+        if "serve" in request:
+            status = serve_models(request["serve"], conn)
+        else:
+            status = run_call(request["call"], request["result"])
     except BaseException:
         traceback.print_exc()
     finally:

@@ -172,6 +172,28 @@ class ForkServerLauncher(Launcher):
                 pass
         return _read_result(job, "ended")
 
+    def serve(self, spec: dict, log_path: str, cwd: str | None = None) -> "ForkedServer":
+        """Start a deploy step's model server as a child of the fork server (isolated, with
+        the preloaded modules, dying with the run); returns once it serves."""
+        if not self._ready:
+            self.start()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.socket_path)
+            conn.sendall(json.dumps({"serve": spec, "log": log_path, "cwd": cwd},
+                                    default=str).encode() + b"\n")
+            reader = conn.makefile("rb")
+            pid = json.loads(reader.readline() or b"{}").get("pid")
+            answer = json.loads(reader.readline() or b"{}")
+        except (OSError, ValueError):
+            conn.close()
+            raise
+        if "url" not in answer:
+            conn.close()
+            raise StepError(answer.get("error") or
+                            f"the model server ended before serving; see {log_path}")
+        return ForkedServer(url=answer["url"], pid=pid, conn=conn)
+
     def close(self) -> None:
         with self._lock:
             proc, self._proc = self._proc, None
@@ -188,6 +210,22 @@ class ForkServerLauncher(Launcher):
             if self._dir:
                 shutil.rmtree(self._dir, ignore_errors=True)
                 self._dir = None
+
+
+@dataclass
+class ForkedServer:
+    """A model server forked by the fork server; ``stop()`` ends it."""
+
+    url: str
+    pid: int | None
+    conn: socket.socket
+
+    def stop(self, grace: float = 2.0) -> None:
+        try:
+            if self.pid is not None:
+                _kill_group(self.pid, grace)
+        finally:
+            self.conn.close()
 
 
 class SubprocessLauncher(Launcher):

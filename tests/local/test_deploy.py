@@ -33,7 +33,8 @@ def ask(context, endpoint: str, row: list):
 
 
 @pytest.mark.slow
-def test_deploy_serves_model_for_the_run_and_stops_after(project):
+@pytest.mark.parametrize("launcher", ["forkserver", "in-process"])
+def test_deploy_serves_model_for_the_run_and_stops_after(project, launcher):
     project.write("ml.py", ML)
     status = project.run("""
     def pipeline():
@@ -47,7 +48,7 @@ def test_deploy_serves_model_for_the_run_and_stops_after(project):
         fc.run_function(tester, name="model-tester",
                         params={"addr": deploy.outputs["endpoint"], "model": "iris"},
                         inputs={"table": t.outputs["test_set"]})
-    """)
+    """, launcher=launcher)
     rows = project.step_rows(status.run_id)
     assert status.state == "succeeded", {n: r["error"] for n, r in rows.items()}
     deploy = next(n for n in rows if n.startswith("deploy-"))

@@ -77,3 +77,16 @@ def test_cli_module_imports_no_heavy_modules():
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_rich_renderer_shows_markup_like_text_literally(capsys):
+    renderer = make_renderer("rich")
+    events = [RunStarted("r2", workflow="wf", steps=("s[1]",), artifact_path="/tmp/[x]"),
+              StepFinished("r2", step="s[1]", state="failed", error="bad [/oops] [red]x"),
+              RunFinished("r2", state="failed", duration=0.1,
+                          steps=(("s[1]", "failed", 0.1),))]
+    for event in events:
+        renderer(event)
+    captured = capsys.readouterr()
+    assert "bad [/oops] [red]x" in captured.err
+    assert "s[1]" in captured.out

@@ -52,6 +52,13 @@ def where_line(event: RunFinished) -> str:
             f"logs: flowc logs {event.run_id})")
 
 
+def _escape(text: str) -> str:
+    """User text (step names, errors) shown by rich must not be read as markup."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 class PlainRenderer:
     """One line per event, for CI logs and pipes."""
 
@@ -142,15 +149,17 @@ class RichRenderer:
                   "running": "cyan"}
         for name, (state, started, duration, note) in self.rows.items():
             shown = duration if duration is not None else (now - started if started else None)
-            label = f"[{colors.get(state, 'white')}]{state}[/]" + (f" {note}" if note else "")
-            table.add_row(name, label, format_duration(shown))
+            label = f"[{colors.get(state, 'white')}]{state}[/]" + (f" {_escape(note)}"
+                                                                  if note else "")
+            table.add_row(_escape(name), label, format_duration(shown))
         return table
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.rows = {name: ["pending", None, None, ""] for name in event.steps}
-            self.console.print(f"run [bold]{event.run_id}[/] workflow {event.workflow!r}: "
-                               f"artifacts in {event.artifact_path}")
+            self.console.print(f"run [bold]{event.run_id}[/] workflow "
+                               f"{_escape(repr(event.workflow))}: artifacts in "
+                               f"{_escape(event.artifact_path)}")
             self._live.start()
             self._started = True
         elif isinstance(event, StepStarted):
@@ -166,7 +175,8 @@ class RichRenderer:
             row[0], row[2] = event.state, event.duration
             row[3] = f"({event.reason})" if event.reason else ""
             if event.error and event.state == "failed":
-                self.console.print(f"[red]step {event.step!r} failed:[/] {event.error}")
+                self.console.print(f"[red]step {_escape(repr(event.step))} failed:[/] "
+                                   f"{_escape(event.error)}")
         if self._started:
             self._live.update(self._table())
         if isinstance(event, RunFinished):
@@ -179,7 +189,7 @@ class RichRenderer:
             table.add_column("state")
             table.add_column("duration", justify="right")
             for name, state, duration in event.steps:
-                table.add_row(name, state, format_duration(duration))
+                table.add_row(_escape(name), _escape(state), format_duration(duration))
             self.out.print(table)
             if event.artifact_dir:
                 self.out.print(where_line(event), highlight=False)

@@ -450,3 +450,36 @@ def spawn(context):
         fc.run_function("child.py", handler="spawn", name="p", outputs=["answer:int"])
     """)
     assert status.outputs["p"] == {"answer": 42}, project.step_rows(status.run_id)["p"]["error"]
+
+
+def test_python_functions_from_outside_the_project_run_but_dotdot_urls_are_refused(
+        project, tmp_path_factory):
+    from flowc.diagnostics import FlowcError
+    from flowc.project import new_project
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "outside_steps.py").write_text(
+        "def double(context, x: int):\n    context.log_result('y', 2 * x)\n")
+    (elsewhere / "outside_flow.py").write_text(
+        "import flowc as fc\nfrom outside_steps import double\n\n"
+        "def pipeline():\n"
+        "    fc.run_function(double, name='d', params={'x': 21}, outputs=['y:int'])\n")
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(elsewhere))
+    try:
+        spec = importlib.util.spec_from_file_location("outside_flow",
+                                                      elsewhere / "outside_flow.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        run = new_project("p", project.dir).run(workflow_handler=module.pipeline,
+                                                progress="quiet")
+    finally:
+        sys.path.remove(str(elsewhere))
+    assert run.state == "succeeded" and run.outputs["d"] == {"y": 42}
+    with pytest.raises(FlowcError, match="escapes the project folder"):
+        project.run("""
+        def pipeline():
+            fc.run_function("../outside.py", handler="f", name="a")
+        """)

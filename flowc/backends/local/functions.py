@@ -64,7 +64,13 @@ def resolve_function(step: ir.Step, base_dir: str) -> ResolvedFunction:
 
 
 def safe_join(base_dir: str, relative: str, *, what: str, location=None) -> str:
-    """``base_dir/relative``, refusing absolute paths and ``..`` that leave ``base_dir``."""
+    """``base_dir/relative``, refusing a relative path whose ``..`` leaves ``base_dir``.
+
+    An absolute path is taken as is: the tracer writes one for a Python function defined
+    outside the project folder (the user's own imported code).
+    """
+    if os.path.isabs(relative):
+        return os.path.realpath(relative)
     base = os.path.realpath(base_dir)
     path = os.path.realpath(os.path.join(base, relative))
     if path != base and not path.startswith(base + os.sep):

@@ -159,6 +159,7 @@ def serve(socket_path: str, preload: list[str]) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    import flowc.backends.local.store  # noqa: F401  (each step registers its store resolver)
     import flowc.runtime.core  # noqa: F401  (the point of the server: imported once)
 
     global _prctl

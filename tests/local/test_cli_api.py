@@ -271,3 +271,12 @@ def test_project_run_engine_kfp_submits(flow, monkeypatch):
         project.run(workflow_path="flow.py", engine="kfp")
     with pytest.raises(TypeError, match="unknown run option"):
         project.run(workflow_path="flow.py", colour="blue")
+
+
+def test_a_failing_cli_run_leaves_no_traceback(flow):
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "flowc.cli", "run", "flow.py", "-A", "x=abc"],
+                            cwd=flow.dir, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "must be an int" in result.stderr and "Traceback" not in result.stderr

@@ -168,8 +168,13 @@ def serve(socket_path: str, preload: list[str]) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(256)
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+    except OSError:  # the runner is gone already (it failed before its first step)
+        listener.close()
+        os.unlink(socket_path)
+        os._exit(0)
     try:
         _serve_loop(listener, list(preload))
     finally:

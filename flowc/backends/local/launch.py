@@ -308,8 +308,20 @@ def prespawn_forkserver() -> None:
     """
     global _prespawned
     if _prespawned is None:
+        import atexit
+
         _prespawned = ForkServerLauncher()
         _prespawned.spawn()
+        atexit.register(_discard_prespawned)
+
+
+def _discard_prespawned() -> None:
+    """At exit: stop a pre-spawned server no run took over (e.g. the workflow had an error)."""
+    global _prespawned
+    launcher, _prespawned = _prespawned, None
+    if launcher is not None and launcher._proc is not None:
+        launcher._proc.kill()
+        launcher.close()
 
 
 def make_launcher(kind: str, preload: list[str] | None = None) -> Launcher:

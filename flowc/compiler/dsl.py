@@ -357,32 +357,89 @@ def _record(state: ctx.TraceState, *, name: str, kind: str, ref: FunctionRef,
     return StepHandle(record, state)
 
 
+# MLRun options that only steer MLRun's own machinery: accepted so that MLRun workflow files
+# trace unchanged, noted (FC442) when they would change what runs.
+_IGNORED_RUN_OPTIONS = ("schedule", "local", "retry", "auto_build", "base_task",
+                        "reset_on_run", "workdir", "output_path", "notifications")
+
+_RETURN_KINDS = {"dataset": "dataset", "model": "model", "artifact": "artifact",
+                 "file": "artifact", "directory": "artifact", "plot": "artifact",
+                 "object": "artifact"}
+
+
 def run_function(function: Any, handler: str | None = None, name: str = "",
                  params: dict | None = None, hyperparams: dict | None = None,
                  hyper_param_options: HyperParamOptions | None = None,
                  inputs: dict | None = None, outputs: list | None = None,
-                 **options: Any) -> StepHandle:
-    """Record a run of ``function`` (its ``handler``) as a step; see MLRun's run_function."""
+                 workdir: str = "", labels: dict | None = None, base_task: Any = None,
+                 watch: bool = True, local: bool | None = None, verbose: bool | None = None,
+                 selector: str | None = None, project_object: Any = None,
+                 auto_build: bool | None = None, schedule: Any = None,
+                 notifications: list | None = None, returns: list | None = None,
+                 builder_env: dict | None = None, reset_on_run: bool | None = None,
+                 output_path: str | None = None, retry: Any = None) -> StepHandle:
+    """Record a run of ``function`` (its ``handler``) as a step; see MLRun's run_function.
+
+    The signature is MLRun's; an unknown keyword is an error at the caller's line, and MLRun
+    options that flowc does not apply are reported (FC442) rather than silently dropped.
+    """
     state = ctx.require("run_function")
     site = ctx.call_site()
+    _note_ignored(state, site, "run_function", {k: v for k, v in locals().items()
+                                                if k in _IGNORED_RUN_OPTIONS})
     ref = _image_for(_function_ref(function, state, site), state)
     handler = handler or ref.handler
     step_params = _as_dict(params, "params", state, site)
     step_inputs = _as_dict(inputs, "inputs", state, site)
+    if selector and hyperparams and (hyper_param_options is None or
+                                     not hyper_param_options.selector):
+        options = hyper_param_options or HyperParamOptions()
+        hyper_param_options = HyperParamOptions(**{**options.__dict__, "selector": selector})
     hyper = _hyper(hyperparams, hyper_param_options, state, site)
+    if outputs is None and returns:
+        outputs = [_return_hint_to_output(hint, state, site) for hint in returns]
     declared = _parse_outputs(outputs, ref, handler, state, site)
     return _record(state, name=name or ref.name, kind="run", ref=ref, handler=handler,
                    params=step_params, inputs=step_inputs, outputs=declared, hyper=hyper,
                    site=site)
 
 
+def _return_hint_to_output(hint: Any, state: ctx.TraceState, site: ctx.CallSite) -> str:
+    """MLRun's ``returns`` log hint (``"key"``, ``"key : dataset"``) as an output declaration."""
+    if not isinstance(hint, str):
+        raise TraceError(f"returns entries must be strings like 'model : model', got {hint!r}",
+                         code="FC103", location=state.locate(site))
+    key, _, kind = (part.strip() for part in hint.partition(":"))
+    kind = kind.split("[")[0].strip()
+    mapped = _RETURN_KINDS.get(kind)
+    return f"{key}:{mapped}" if mapped else key
+
+
+def _note_ignored(state: ctx.TraceState, site: ctx.CallSite, call: str,
+                  options: dict[str, Any]) -> None:
+    defaults = {"workdir": "", "reset_on_run": None}
+    for key, value in options.items():
+        if value is not None and value != defaults.get(key) and value is not False:
+            state.warn("FC442", f"{call}({key}=...) is an MLRun option that flowc does not "
+                       "apply; it is ignored", site,
+                       hint="remove it, or use the backend's own feature (e.g. KFP retries)")
+
+
 def build_function(function: Any, with_mlrun: bool | None = None, skip_deployed: bool = False,
                    image: str | None = None, base_image: str | None = None,
                    commands: list | None = None, secret_name: str | None = None,
-                   requirements: list | str | None = None, **options: Any) -> StepHandle:
+                   requirements: list | str | None = None,
+                   requirements_file: str | None = None,
+                   mlrun_version_specifier: str | None = None,
+                   builder_env: dict | None = None, project_object: Any = None,
+                   overwrite_build_params: bool = True, extra_args: str | None = None,
+                   force_build: bool = False) -> StepHandle:
     """Record an image build of ``function``; later runs of it use the built ``image``."""
     state = ctx.require("build_function")
     site = ctx.call_site()
+    _note_ignored(state, site, "build_function",
+                  {"requirements_file": requirements_file, "extra_args": extra_args,
+                   "mlrun_version_specifier": mlrun_version_specifier})
     ref = _function_ref(function, state, site)
     params: dict[str, Any] = {}
     for key, value in (("image", image), ("base_image", base_image), ("commands", commands),
@@ -399,7 +456,9 @@ def build_function(function: Any, with_mlrun: bool | None = None, skip_deployed:
 
 
 def deploy_function(function: Any, models: list | None = None, env: dict | None = None,
-                    tag: str | None = None, **options: Any) -> StepHandle:
+                    tag: str | None = None, verbose: bool | None = None,
+                    builder_env: dict | None = None, project_object: Any = None,
+                    mock: bool | None = None) -> StepHandle:
     """Record a deployment of a serving ``function`` with ``models`` to serve."""
     state = ctx.require("deploy_function")
     site = ctx.call_site()

@@ -286,3 +286,23 @@ def test_trace_a_python_function_directly():
     assert wf.name == "direct" and wf.description == "traced in-process"
     assert wf.edges() == [("a", "b", "data")]
     assert wf.step("b").after == ("a",)
+
+
+def test_mlrun_options_are_accepted_unknown_keywords_are_located(trace_file):
+    loaded = trace_file(HEADER + """
+def pipeline():
+    fc.run_function("train", returns=["model : model", "accuracy"], labels={"a": "b"},
+                    watch=False, verbose=True, schedule="0 * * * *",
+                    hyperparams={"lr": [0.1, 0.2]}, selector="max.accuracy")
+""")
+    step = loaded.workflow.step("train")
+    assert [(o.name, o.type) for o in step.outputs] == [("model", "model"),
+                                                        ("accuracy", "artifact")]
+    assert step.hyper.selector == "max.accuracy"
+    assert [d.code for d in loaded.diagnostics] == ["FC442"]
+    assert "schedule" in loaded.diagnostics[0].message
+    text = HEADER + "def pipeline():\n    fc.run_function('train', parms={'lr': 1})\n"
+    with pytest.raises(TraceError) as err:
+        trace_file(text)
+    assert "unexpected keyword argument 'parms'" in err.value.diagnostic.message
+    assert err.value.location.line == 3

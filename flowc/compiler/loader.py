@@ -45,19 +45,22 @@ def split_target(target: str) -> tuple[str, str | None]:
 def load_workflow(target: str | None = None, *, workflow: str | None = None,
                   project_dir: str | None = None, arguments: dict[str, Any] | None = None,
                   validate_arguments: bool = True, require_values: bool = True,
-                  handler: str | None = None) -> LoadedWorkflow:
+                  handler: str | None = None, project: Project | None = None) -> LoadedWorkflow:
     """Trace a workflow named by file (``PATH[:HANDLER]``) or by project workflow name.
 
     ``arguments`` (strings from the CLI, or typed values) are coerced by the args schema and
     validated; they also become the IR args' defaults. ``validate_arguments=False`` skips the
     checks (lint reports such problems as findings instead); ``require_values=False`` lets
-    required arguments stay without a value (compiling and drawing need none).
+    required arguments stay without a value (compiling and drawing need none). ``project``
+    (an in-memory :class:`Project`, e.g. not saved yet) is used instead of reading
+    project.yaml.
     """
-    project: Project | None = None
+    given_project = project
     spec: WorkflowSpec | None = None
     code: str | None = None
     if workflow:
-        project = load_project(project_dir or find_project_dir(target or os.getcwd()) or ".")
+        project = given_project or load_project(
+            project_dir or find_project_dir(target or os.getcwd()) or ".")
         spec = project.workflows.get(workflow)
         if spec is None:
             known = ", ".join(project.workflows) or "none"
@@ -82,9 +85,9 @@ def load_workflow(target: str | None = None, *, workflow: str | None = None,
         if not os.path.isfile(path):
             raise FlowcError(f"workflow file {target!r} does not exist", code="FC001",
                              hint="check the path")
-        found = project_dir or find_project_dir(os.path.dirname(path))
-        if found:
-            project = load_project(found)
+        found = None if given_project else (project_dir or find_project_dir(os.path.dirname(path)))
+        project = given_project or (load_project(found) if found else None)
+        if project is not None:
             spec = _spec_for_path(project, path)
             if spec is not None and handler is None:
                 handler = spec.handler
@@ -115,6 +118,26 @@ def load_workflow(target: str | None = None, *, workflow: str | None = None,
                           handler=handler_name, arguments=values,
                           diagnostics=result.diagnostics,
                           engine=spec.engine if spec else None)
+
+
+def load_callable(fn: Callable, *, project: Project | None = None,
+                  arguments: dict[str, Any] | None = None,
+                  require_values: bool = True) -> LoadedWorkflow:
+    """Trace a Python workflow function directly (``project.run(workflow_handler=fn)``)."""
+    from ..schema.args import resolve_arguments
+    from .tracer import trace_function
+
+    source = fn.__code__.co_filename
+    base_dir = project.context if project is not None else os.path.dirname(os.path.abspath(source))
+    with contextlib.redirect_stdout(sys.stderr):
+        result = trace_function(fn, project=project, base_dir=base_dir)
+    given = dict(arguments or {})
+    values = resolve_arguments(result.workflow.args, given, Location(file=relative_path(source)),
+                               require_values=require_values)
+    return LoadedWorkflow(workflow=_with_defaults(result.workflow, values, given),
+                          project=project, base_dir=base_dir, path=source,
+                          handler=fn.__name__, arguments=values,
+                          diagnostics=result.diagnostics)
 
 
 def _with_defaults(wf: Workflow, values: dict[str, Any], given: dict[str, Any]) -> Workflow:

@@ -160,3 +160,24 @@ def test_fast_project_check_never_accepts_what_the_schema_rejects():
 
     check()
     assert project_looks_valid(yaml.safe_load(MLRUN_WRITTEN))
+
+
+def test_an_unsaved_project_runs_its_workflows_from_memory(write, tmp_path):
+    write("flow.py", "import mlrun\n\ndef main(n: int = 1):\n"
+                     "    p = mlrun.get_current_project()\n"
+                     "    mlrun.run_function('a', params={'n': n, 'who': p.get_param('who')})\n")
+    project = fc.new_project("memory", str(tmp_path))
+    project.params["who"] = "unsaved"
+    project.set_workflow("main", "flow.py", handler="main")
+    assert not (tmp_path / "project.yaml").exists()
+    from flowc.compiler.loader import load_callable, load_workflow
+
+    loaded = load_workflow(None, workflow="main", project=project, arguments={"n": "2"})
+    assert loaded.workflow.step("a").params["who"] == "unsaved"
+    assert loaded.arguments == {"n": 2}
+
+    def inline(k: int = 3):
+        fc.run_function("b", params={"k": k})
+
+    direct = load_callable(inline, project=project, arguments={"k": 5})
+    assert direct.arguments == {"k": 5} and direct.base_dir == str(tmp_path)

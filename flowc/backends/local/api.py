@@ -234,32 +234,19 @@ def run_project(project, name: str | None = None, *, workflow_path: str | None =
 
 
 def _load_for_project(project, name, workflow_path, workflow_handler, arguments):
-    from ...compiler.loader import LoadedWorkflow, load_workflow
+    from ...compiler.loader import load_callable, load_workflow
 
     context = getattr(project, "context", None) or os.getcwd()
     if callable(workflow_handler):
-        from ...compiler.tracer import trace_function
-        from ...diagnostics import Location
-        from ...schema.args import resolve_arguments
-
-        result = trace_function(workflow_handler, project=project, base_dir=context)
-        wf = result.workflow
-        source = workflow_handler.__code__.co_filename
-        values = resolve_arguments(wf.args, dict(arguments or {}), Location(file=source))
-        return LoadedWorkflow(workflow=wf, project=project, base_dir=context, path=source,
-                              handler=workflow_handler.__name__, arguments=values,
-                              diagnostics=result.diagnostics)
+        return load_callable(workflow_handler, project=project, arguments=arguments)
+    handler = workflow_handler if isinstance(workflow_handler, str) else None
     if name:
-        return load_workflow(None, workflow=name, project_dir=context,
-                             arguments=arguments or {},
-                             handler=workflow_handler if isinstance(workflow_handler, str)
-                             else None)
+        return load_workflow(None, workflow=name, project=project, arguments=arguments or {},
+                             handler=handler)
     if workflow_path:
         path = workflow_path if os.path.isabs(workflow_path) else os.path.join(context,
                                                                                workflow_path)
-        target = f"{path}:{workflow_handler}" if isinstance(workflow_handler, str) else path
-        saved = os.path.isfile(os.path.join(context, "project.yaml"))
-        return load_workflow(target, project_dir=context if saved else None,
-                             arguments=arguments or {})
+        return load_workflow(path, project=project, arguments=arguments or {},
+                             handler=handler)
     raise FlowcError("name a workflow: run(name), run(workflow_path=...) or "
                      "run(workflow_handler=fn)", code="FC001")

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Sequence
 
@@ -74,6 +75,11 @@ def exec_command(args: Sequence[str]) -> int:
         print(f"error: {exc}\n{USAGE}", file=sys.stderr)
         return 2
 
+    if os.environ.get("FLOWC_RUNS_DB"):  # started by the local engine: resolve store:// URIs
+        from ..backends.local.store import db_resolver
+        from .dataitem import register_store_resolver
+
+        register_store_resolver(db_resolver(os.environ["FLOWC_RUNS_DB"]))
     status = 0
     try:
         payload: dict = execute(call).to_json()

@@ -194,19 +194,15 @@ def resolve_function_url(url: str, state: ctx.TraceState) -> FunctionRef:
 
 
 def _hub_kind(name: str) -> tuple[str, str | None]:
-    """Kind and default handler of a hub function, read from its function.yaml if present."""
+    """Kind and default handler of a hub function, read from its function.yaml."""
+    from ..diagnostics import FlowcError
+    from ..hub import resolve
+
     try:
-        from ..hub import resolve  # written by the runtime engineer
-    except ImportError:
-        resolve = None
-    if resolve is not None:
-        try:
-            found = resolve(f"hub://{name}")
-        except Exception:  # unknown hub function: lint reports it (FC301)
-            found = None
-        if found is not None:
-            return getattr(found, "kind", "job") or "job", getattr(found, "handler", None)
-    return ("serving" if "server" in name or "serving" in name else "job"), None
+        found = resolve(f"hub://{name}")
+    except FlowcError:  # unknown hub function: kept, and reported by lint (FC301)
+        return "job", None
+    return found.kind or "job", found.handler
 
 
 def _function_from_yaml(url: str, state: ctx.TraceState, stem: str) -> FunctionRef:
@@ -481,11 +477,8 @@ def deploy_function(function: Any, models: list | None = None, env: dict | None 
 
 def _hyper(hyperparams: dict | None, options: HyperParamOptions | None,
            state: ctx.TraceState, site: ctx.CallSite) -> Hyper | None:
-    if not hyperparams:
-        if options is not None and options.param_file is None:
-            return None
-        if options is None:
-            return None
+    if not hyperparams and (options is None or options.param_file is None):
+        return None
     values = _as_dict(hyperparams or {}, "hyperparams", state, site)
     options = options or HyperParamOptions()
     if options.param_file:

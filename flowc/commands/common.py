@@ -62,6 +62,10 @@ def load_target(target: str | None, workflow_name: str | None, project_dir: str 
     """
     from ..compiler.loader import load_workflow
 
+    if target and workflow_name:
+        raise FlowcError(f"give a workflow file ({target}) or a project workflow (-w "
+                         f"{workflow_name}), not both", code="FC001",
+                         hint="use -p DIR to say which project -w refers to")
     if not target and not workflow_name:
         raise FlowcError("name a workflow file (PATH[:HANDLER]) or a project workflow (-w NAME)",
                          code="FC001", hint="e.g. `flowc ir workflow.py` or `flowc ir -w main`")
@@ -77,6 +81,9 @@ def user_errors() -> Iterator[None]:
     """
     try:
         yield
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
     except FlowcError as exc:
         ctx = click.get_current_context(silent=True)
         debug = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("debug"))
@@ -91,6 +98,10 @@ def user_errors() -> Iterator[None]:
 def emit(text: str, output: str | None) -> None:
     """Print ``text`` or, with ``-o FILE``, write it atomically."""
     if output and output != "-":
-        write_text_atomic(output, text)
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise FlowcError(f"cannot write {output}: {exc.strerror or exc}", code="FC007",
+                             hint="choose a writable file path for -o") from None
     else:
         click.echo(text, nl=not text.endswith("\n"))

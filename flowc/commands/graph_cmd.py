@@ -89,4 +89,8 @@ def graph(target, workflow_name, project_dir, arguments, fmt, output):
                              code="FC006")
         from ..fsutil import write_bytes_atomic
 
-        write_bytes_atomic(output, rendered.stdout)
+        try:
+            write_bytes_atomic(output, rendered.stdout)
+        except OSError as exc:
+            raise FlowcError(f"cannot write {output}: {exc.strerror or exc}", code="FC007",
+                             hint="choose a writable file path for -o") from None

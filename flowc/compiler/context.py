@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import TYPE_CHECKING
 
-from ..diagnostics import Diagnostic, Location, TraceError
+from ..diagnostics import Diagnostic, Location, TraceError, relative_path
 from ..ir import Arg, FunctionRef, Hyper, Output, Value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,6 +96,7 @@ class TraceState:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # keyed by id(): hashing a code object hashes its whole bytecode (quadratic at scale)
     _positions: dict[int, list] = field(default_factory=dict)
+    _display: dict[str, str] = field(default_factory=dict)  # file -> path shown to the user
 
     def unique_name(self, wanted: str) -> str:
         """A KFP-legal step name, suffixed ``-2``, ``-3``… when already taken."""
@@ -124,7 +125,10 @@ class TraceState:
         if site is None:
             return None
         line, col = site.position(self._positions)
-        return Location(file=site.file, line=line, col=col)
+        shown = self._display.get(site.file)
+        if shown is None:
+            shown = self._display[site.file] = relative_path(site.file)
+        return Location(file=shown, line=line, col=col)
 
     def warn(self, code: str, message: str, site: CallSite | None, hint: str | None = None,
              severity: str = "warning") -> None:
@@ -147,7 +151,7 @@ def require(what: str) -> TraceState:
         raise TraceError(
             f"{what}() was called outside of a workflow trace",
             code="FC010",
-            location=Location(file=site.file, line=site.line),
+            location=Location(file=relative_path(site.file), line=site.line),
             hint="flowc records DSL calls only while it traces a workflow: use `flowc ir|run|"
                  "compile FILE`, or flowc.trace(fn)",
         )

@@ -7,6 +7,7 @@ follow MLRun's ``mlrun.run_function`` & co. so that MLRun workflow files trace u
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -119,9 +120,15 @@ class StepHandle:
         for out in self.step.outputs:
             if out.name == name:
                 return Symbolic(OutputRef(self.step.name, name))
-        declared = ", ".join(o.name for o in self.step.outputs) or "none"
-        hint = (f"declare it: outputs=[..., {name!r}]" if self.step.kind == "run"
-                else f"{self.step.kind} steps have the outputs {declared}")
+        names = [o.name for o in self.step.outputs]
+        declared = ", ".join(names) or "none"
+        close = difflib.get_close_matches(str(name), names, n=1)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif self.step.kind == "run":
+            hint = f"declare it in the step's outputs=[..., {name!r}]"
+        else:
+            hint = f"{self.step.kind} steps have the outputs {declared}"
         raise TraceError(
             f"step {self.step.name!r} has no output {name!r} (declared: {declared})",
             code="FC102", location=self.state.locate(ctx.call_site()), hint=hint)
@@ -500,7 +507,7 @@ def _hyper(hyperparams: dict | None, options: HyperParamOptions | None,
     selector = options.selector
     if selector is not None:
         selector = str(selector)
-        if not re.match(r"^((max|min)\.)?[A-Za-z_][\w.\-]*$", selector):
+        if not re.match(r"^((max|min)\.)?[A-Za-z_][\w\-]*$", selector):
             raise TraceError(f"selector {selector!r} must look like 'max.accuracy' or "
                              "'min.loss'", code="FC207", location=state.locate(site))
         if "." not in selector:

@@ -208,14 +208,17 @@ def _execute(path: str, code: str | None, project: Project | None) -> types.Modu
     module.__dict__.update(funcs=funcs, functions=funcs, this_project=project)
     folder = os.path.dirname(path)
     sys.path.insert(0, folder)
+    # A module-level argparse must not read flowc's own command line.
+    saved_argv, sys.argv = sys.argv, [path]
     try:
         with shims.installed():
             exec(compiled, module.__dict__)  # the user's own workflow file, by design
     except FlowcError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a workflow file is a mistake too
         raise _located(exc, path, "loading the workflow file raised") from exc
     finally:
+        sys.argv = saved_argv
         try:
             sys.path.remove(folder)
         except ValueError:
@@ -230,7 +233,8 @@ def _located(exc: BaseException, path: str, what: str) -> TraceError:
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == path:
             location = Location(file=relative_path(path), line=lineno)
-    return TraceError(f"{what} {type(exc).__name__}: {exc}", code="FC003", location=location,
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return TraceError(f"{what} {detail}", code="FC003", location=location,
                       hint="fix the error at that line (flowc runs the module body once)")
 
 

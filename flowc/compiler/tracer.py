@@ -69,7 +69,7 @@ def trace_function(fn: Callable, *, project: "Project | None" = None, name: str 
             fn(**kwargs)
         except FlowcError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise _user_exception(exc, fn) from exc
         finally:
             ctx.deactivate(token)
@@ -286,7 +286,7 @@ def _raise_cycle(state: ctx.TraceState, cycle: list[str]) -> None:
                      hint="remove the .after() call that makes a step wait for its own output")
 
 
-def _user_exception(exc: Exception, fn: Callable) -> TraceError:
+def _user_exception(exc: BaseException, fn: Callable) -> TraceError:
     """An exception raised by the user's pipeline function, located at the user's line."""
     user_file = fn.__code__.co_filename
     innermost = in_workflow_file = None
@@ -299,7 +299,8 @@ def _user_exception(exc: Exception, fn: Callable) -> TraceError:
     location = in_workflow_file or innermost
     if location is not None:
         location = Location(file=_display(location.file), line=location.line)
-    return TraceError(f"the workflow function raised {type(exc).__name__}: {exc}", code="FC003",
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return TraceError(f"the workflow function raised {detail}", code="FC003",
                       location=location,
                       hint="fix the error; flowc calls the function once with stand-ins, so "
                            "code that needs real argument values must run inside a step")

@@ -11,18 +11,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..diagnostics import Location, TraceError
+from ..diagnostics import Location, TraceError, relative_path
 from ..ir import ArgRef, Concat, Expr, OutputRef, SecretRef, Value, format_value
 from . import context as ctx
 from .grammar import ExpressionSyntaxError, has_placeholder, parse_template, token
 
 
-def _site_location() -> Location:
+def user_location() -> Location:
+    """The location of the user's code that is calling into flowc right now."""
     site = ctx.call_site()
     state = ctx.current()
     if state is not None:
-        return state.locate(site) or Location(file=site.file, line=site.line)
-    return Location(file=site.file, line=site.line)
+        return state.locate(site) or Location(file=relative_path(site.file), line=site.line)
+    return Location(file=relative_path(site.file), line=site.line)
 
 
 class StandIn:
@@ -110,7 +111,7 @@ class StandIn:
     def _misuse(self, what: str, hint: str) -> TraceError:
         return TraceError(
             f"{self._describe()} is only known when the workflow runs, so it cannot be {what}",
-            code="FC011", location=_site_location(), hint=hint)
+            code="FC011", location=user_location(), hint=hint)
 
     def __bool__(self) -> bool:
         raise self._misuse(
@@ -179,14 +180,14 @@ def to_value(obj: Any, what: str = "value") -> Value:
             try:
                 return parse_template(obj)
             except ExpressionSyntaxError as exc:
-                raise TraceError(str(exc), code="FC012", location=_site_location()) from None
+                raise TraceError(str(exc), code="FC012", location=user_location()) from None
         return obj
     if obj is None or isinstance(obj, (bool, int)):
         return obj
     if isinstance(obj, float):
         if math.isnan(obj) or math.isinf(obj):
             raise TraceError(f"{what} is {obj!r}, which JSON (and KFP) cannot carry",
-                             code="FC206", location=_site_location(),
+                             code="FC206", location=user_location(),
                              hint="use a finite number or a string")
         return obj
     if isinstance(obj, dict):
@@ -194,7 +195,7 @@ def to_value(obj: Any, what: str = "value") -> Value:
         for key, item in obj.items():
             if not isinstance(key, str):
                 raise TraceError(f"{what} has a non-string key {key!r}", code="FC206",
-                                 location=_site_location(), hint="use string keys")
+                                 location=user_location(), hint="use string keys")
             result[key] = to_value(item, f"{what}[{key!r}]")
         return result
     if isinstance(obj, (list, tuple)):
@@ -204,12 +205,12 @@ def to_value(obj: Any, what: str = "value") -> Value:
     if isinstance(obj, StepHandle):
         raise TraceError(
             f"{what} is the step {obj.name!r} itself, not one of its outputs",
-            code="FC104", location=_site_location(),
+            code="FC104", location=user_location(),
             hint=f"pass {obj.name}.outputs['<name>'] (declared outputs: "
                  f"{', '.join(o.name for o in obj.step.outputs) or 'none'}), or use .after()")
     if isinstance(obj, FunctionHandle):
         raise TraceError(f"{what} is a function handle, not a value", code="FC206",
-                         location=_site_location(),
+                         location=user_location(),
                          hint="pass the function as the first argument of run_function()")
     if hasattr(obj, "__fspath__"):
         return str(obj)
@@ -218,5 +219,5 @@ def to_value(obj: Any, what: str = "value") -> Value:
         return to_value(item(), what)
     raise TraceError(
         f"{what} is a {type(obj).__name__}, which cannot be stored in a workflow",
-        code="FC206", location=_site_location(),
+        code="FC206", location=user_location(),
         hint="use JSON values (str, int, float, bool, None, list, dict) or step outputs")

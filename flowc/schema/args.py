@@ -30,7 +30,10 @@ def coerce(arg: Arg, raw: Any, where: Location | None = None) -> Any:
         if arg.type == "int":
             return int(text)
         if arg.type == "float":
-            return float(text)
+            number = float(text)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(text)  # JSON (and KFP) cannot carry NaN or infinity
+            return number
         if arg.type == "bool":
             lowered = text.lower()
             if lowered in _TRUE or lowered in _FALSE:
@@ -45,7 +48,10 @@ def coerce(arg: Arg, raw: Any, where: Location | None = None) -> Any:
     except (ValueError, TypeError, yaml.YAMLError):
         example = {"int": "3", "float": "0.1", "bool": "true", "list": "[1, 2]",
                    "dict": '{"a": 1}'}[arg.type]
-        raise ArgumentError(f"argument {arg.name!r} must be {_article(arg.type)} (got {raw!r})",
+        non_finite = arg.type == "float" and text.lower().lstrip("+-") in ("nan", "inf",
+                                                                            "infinity")
+        what = "a finite float" if non_finite else _article(arg.type)
+        raise ArgumentError(f"argument {arg.name!r} must be {what} (got {raw!r})",
                             code="FC201", location=where,
                             hint=f"e.g. -A {arg.name}={example}") from None
 
@@ -75,8 +81,8 @@ def resolve_arguments(args: tuple[Arg, ...], given: dict[str, Any],
                       require_values: bool = True) -> dict[str, Any]:
     """Defaults merged with ``given`` values (coerced), validated; raises ArgumentError.
 
-    Returns only the arguments that have a value (given or default). With
-    ``require_values=False`` a required argument may stay without one.
+    Returns every argument that has a value (given or default) plus optional ones as None.
+    With ``require_values=False`` a required argument may stay without one.
     """
     by_name = {a.name: a for a in args}
     for name in given:
@@ -88,7 +94,7 @@ def resolve_arguments(args: tuple[Arg, ...], given: dict[str, Any],
                                 hint=hint)
     values: dict[str, Any] = {}
     for arg in args:
-        if arg.name in given:
+        if given.get(arg.name) is not None:
             values[arg.name] = coerce(arg, given[arg.name], where)
         elif arg.default is not None:
             values[arg.name] = arg.default
@@ -99,7 +105,8 @@ def resolve_arguments(args: tuple[Arg, ...], given: dict[str, Any],
             code="FC203", location=where,
             hint=" ".join(f"-A {name}=<value>" for name in missing))
     _validate(args, values, where, require_values)
-    return values
+    # An optional argument without a value is None when the workflow runs (as in Python).
+    return {a.name: values.get(a.name) for a in args if a.name in values or not a.required}
 
 
 _PY_CHECKS = {

@@ -119,3 +119,14 @@ def test_fast_argument_check_never_accepts_what_jsonschema_rejects():
             assert jsonschema.Draft202012Validator(json_schema(args)).is_valid({"a": value})
 
     check()
+
+
+def test_optional_arguments_without_value_are_none_and_nan_is_refused(write):
+    from flowc.compiler.loader import load_workflow
+
+    path = write("opt.py", "import flowc as fc\n\ndef pipeline(note=None, lr: float = 0.1):\n"
+                           "    fc.run_function('a', params={'note': note, 'lr': lr})\n")
+    assert load_workflow(path).arguments == {"note": None, "lr": 0.1}
+    for bad in ("nan", "inf", "-Infinity"):
+        with pytest.raises(ArgumentError, match="must be a finite float"):
+            load_workflow(path, arguments={"lr": bad})

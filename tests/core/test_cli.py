@@ -143,3 +143,54 @@ def test_svg_without_graphviz_or_output_is_a_clear_error(monkeypatch):
     else:
         result = invoke("graph", SEED, "--format", "svg")
         assert result.exit_code == 2 and "pass -o FILE" in result.stderr
+
+
+@pytest.mark.parametrize("source, message", [
+    ("import sys\nsys.exit(3)\n", "loading the workflow file raised SystemExit: 3"),
+    ("import argparse\nargparse.ArgumentParser().parse_args()\n"
+     "import flowc as fc\ndef pipeline():\n    fc.run_function('a')\n", None),
+    ("import sys\nimport flowc as fc\ndef pipeline():\n    fc.run_function('a')\n    sys.exit()\n",
+     "the workflow function raised SystemExit"),
+])
+def test_exit_and_argparse_in_workflow_files_are_contained(tmp_path, monkeypatch, source, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text(source)
+    result = invoke("ir", "flow.py")
+    if message is None:  # a module-level argparse sees no arguments of flowc's
+        assert result.exit_code == 0, result.stderr
+        return
+    assert result.exit_code == 2
+    assert "FC003" in result.stderr and message in result.stderr and "flow.py:" in result.stderr
+
+
+def test_unwritable_output_is_a_user_error(tmp_path):
+    result = invoke("ir", SEED, "-o", str(tmp_path))  # a folder
+    assert result.exit_code == 2
+    assert "FC007 cannot write" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_path_and_workflow_name_together_is_a_usage_error():
+    result = invoke("ir", SEED, "-w", "main")
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
+def test_unsupported_kfp_api_is_located(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flow.py").write_text(
+        "from kfp import dsl\nimport mlrun\n\n@dsl.pipeline(name='x')\ndef p():\n"
+        "    with dsl.ParallelFor([1, 2]):\n        mlrun.run_function('a')\n")
+    result = invoke("ir", "flow.py")
+    assert result.exit_code == 2
+    assert "flow.py:6:10: FC016 kfp.dsl.ParallelFor is not supported" in result.stderr
+
+
+def test_trace_errors_show_paths_relative_to_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "flow.py").write_text(
+        "import flowc as fc\ndef pipeline():\n    a = fc.run_function('a', outputs=['model'])\n"
+        "    fc.run_function('b', inputs={'m': a.outputs['modle']})\n")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("ir", "sub/flow.py")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: sub/flow.py:4:")
+    assert "hint: did you mean 'model'?" in result.stderr

@@ -39,7 +39,8 @@ def pipeline(model: str = "lr", test_size: float = 0.1, epochs=5, flags: list = 
     assert args == {"model": ("str", "lr", False), "test_size": ("float", 0.1, False),
                     "epochs": ("int", 5, False), "flags": ("list", None, False),
                     "req": ("str", "x", False)}
-    assert loaded.arguments == {"model": "lr", "test_size": 0.1, "epochs": 5, "req": "x"}
+    assert loaded.arguments == {"model": "lr", "test_size": 0.1, "epochs": 5, "req": "x",
+                                "flags": None}  # optional, no value: None when it runs
 
 
 def test_duplicate_step_names_get_deterministic_suffixes(trace_file):
@@ -306,3 +307,18 @@ def pipeline():
         trace_file(text)
     assert "unexpected keyword argument 'parms'" in err.value.diagnostic.message
     assert err.value.location.line == 3
+
+
+def test_selector_needs_max_or_min(trace_file):
+    with pytest.raises(TraceError, match="selector 'maximum.a' must look like"):
+        trace_file(HEADER + """
+def pipeline():
+    fc.run_function("t", hyperparams={"p": [1, 2]}, outputs=["a"],
+                    hyper_param_options=fc.HyperParamOptions(selector="maximum.a"))
+""")
+    wf = trace_file(HEADER + """
+def pipeline():
+    fc.run_function("t", hyperparams={"p": [1, 2]}, outputs=["a"],
+                    hyper_param_options=fc.HyperParamOptions(selector="a"))
+""").workflow
+    assert wf.step("t").hyper.selector == "max.a"

@@ -28,7 +28,9 @@ def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     from ....diagnostics import TraceError
+    from ...values import user_location
 
     raise TraceError(
-        f"kfp.dsl.{name} is not supported in flowc workflow files", code="FC016",
+        f"kfp.dsl.{name} is not supported in flowc workflow files",
+        code="FC016", location=user_location(),
         hint="flowc supports @dsl.pipeline and dsl.Condition; write steps with run_function()")

@@ -42,9 +42,11 @@ def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
     from ....diagnostics import TraceError
+    from ...values import user_location
 
     raise TraceError(
-        f"mlrun.{name} is not supported inside flowc workflow files", code="FC016",
+        f"mlrun.{name} is not supported inside flowc workflow files",
+        code="FC016", location=user_location(),
         hint="workflows may use run_function, build_function, deploy_function, "
              "import_function, get_current_project and mlrun.model's HyperParamOptions / "
              "EntrypointParam")

@@ -90,3 +90,21 @@ def test_rich_renderer_shows_markup_like_text_literally(capsys):
     captured = capsys.readouterr()
     assert "bad [/oops] [red]x" in captured.err
     assert "s[1]" in captured.out
+
+
+def test_progress_rich_without_rich_falls_back_to_plain_with_a_warning(project, monkeypatch):
+    from click.testing import CliRunner
+
+    from flowc.cli import cli
+
+    monkeypatch.chdir(project.dir)
+    project.write("flow.py", "import flowc as fc\n\ndef pipeline():\n"
+                             "    fc.run_function('steps.py', handler='say', name='s')\n")
+    monkeypatch.setitem(sys.modules, "rich", None)
+    result = CliRunner().invoke(cli, ["run", "flow.py", "--progress", "rich", "--in-process"])
+    assert result.exit_code == 0, result.output
+    assert result.exception is None
+    assert "pip install 'flowc[progress]'" in result.stderr
+    assert "Traceback" not in result.output
+    assert " step 's' SUCCEEDED" in result.stderr  # the plain renderer took over
+    assert " succeeded in " in result.stdout.strip().splitlines()[-1]

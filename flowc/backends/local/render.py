@@ -196,18 +196,26 @@ class RichRenderer:
             self.out.print(final_line(event), highlight=False)
 
 
+def _rich_available() -> bool:
+    try:
+        import rich.console  # noqa: F401
+        import rich.live  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def make_renderer(mode: str = "auto"):
     """The renderer for ``--progress MODE``."""
     if mode == "auto":
         ci = os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS")
-        mode = "rich" if sys.stderr.isatty() and not ci else "plain"
-        if mode == "rich":
-            try:
-                import rich  # noqa: F401
-            except ImportError:
-                mode = "plain"
+        mode = "rich" if sys.stderr.isatty() and not ci and _rich_available() else "plain"
     if mode == "rich":
-        return RichRenderer()
+        if _rich_available():
+            return RichRenderer()
+        sys.stderr.write("warning: --progress rich needs the rich package "
+                         "(pip install 'flowc[progress]'); showing plain progress\n")
+        return PlainRenderer()
     if mode == "plain":
         return PlainRenderer()
     if mode == "json":

@@ -63,7 +63,7 @@ def lint_paths(paths: Iterable[str], config: LintConfig | None = None,
     files: list[str] = []
     for target in targets:
         files.append(os.path.abspath(target.path))
-        raw.extend(_absolute(d) for d in lint_target(target, config, sources))
+        raw.extend(_absolute(d) for d in lint_target(target, config, sources, files))
     return LintResult(diagnostics=filter_diagnostics(raw, files, config, sources),
                       files=list(dict.fromkeys(files)), targets=len(targets))
 
@@ -78,18 +78,24 @@ def _absolute(diag: Diagnostic) -> Diagnostic:
                       hint=diag.hint)
 
 
-def lint_target(target: Target, config: LintConfig, sources: SourceCache) -> list[Diagnostic]:
-    """Raw findings for one target (before selection and noqa)."""
+def lint_target(target: Target, config: LintConfig, sources: SourceCache,
+                files: list[str] | None = None) -> list[Diagnostic]:
+    """Raw findings for one target (before selection and noqa).
+
+    ``files`` (when given) receives the workflow files a project target lints, so that their
+    ``noqa`` comments are checked for use (FC901) like those of files named directly.
+    """
     if target.kind == "kfp":
         from .kfp_yaml import lint_kfp_text
 
         return lint_kfp_text(sources.text(target.path), target.path)
     if target.kind == "project":
-        return _lint_project(target, config, sources)
+        return _lint_project(target, config, sources, files if files is not None else [])
     return _lint_workflow(target, config, sources)
 
 
-def _lint_project(target: Target, config: LintConfig, sources: SourceCache) -> list[Diagnostic]:
+def _lint_project(target: Target, config: LintConfig, sources: SourceCache,
+                  files: list[str]) -> list[Diagnostic]:
     import yaml
 
     try:
@@ -110,6 +116,7 @@ def _lint_project(target: Target, config: LintConfig, sources: SourceCache) -> l
         path = workflow.get("path")
         report_path = (os.path.join(target.project_dir or ".", path)
                        if isinstance(path, str) else target.path)
+        files.append(os.path.abspath(report_path))
         result.extend(_lint_workflow(
             Target("project-workflow", report_path, workflow=str(workflow["name"]),
                    project_dir=target.project_dir), config, sources))

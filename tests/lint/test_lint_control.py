@@ -196,3 +196,22 @@ def test_lint_process_stays_light():
     proc = subprocess.run([sys.executable, "-c", code], cwd=RULE_FIXTURES, capture_output=True,
                           text=True, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def _registered_project(root, noqa=""):
+    """A project that registers flow.py (so folder mode lints it through project.yaml)."""
+    write(root / "project.yaml", "kind: project\nmetadata: {name: p}\nspec:\n"
+          "  workflows:\n  - {name: main, path: flow.py}\n")
+    return _project(root, noqa=noqa)
+
+
+@pytest.mark.parametrize("args", [(), (".",), ("project.yaml",), ("flow.py",)])
+def test_unused_noqa_is_reported_in_every_mode(cli, workdir, args):
+    _registered_project(workdir, noqa="  # noqa: FC216, FC301")
+    code, out, _ = cli("lint", "--format", "json", *args, cwd=workdir)
+    found = [(d["filename"], d["code"], d["location"]["row"]) for d in json.loads(out)]
+    assert found == [("flow.py", "FC901", 5)]
+    assert code == 1
+    _registered_project(workdir, noqa="  # noqa: FC216")
+    assert _json(cli, *args, cwd=workdir)[:2] == (0, [])
+

@@ -69,12 +69,16 @@ def lint_paths(paths: Iterable[str], config: LintConfig | None = None,
 
 
 def _absolute(diag: Diagnostic) -> Diagnostic:
+    """``diag`` with an absolute file; a whole-file project finding points at line 1."""
     loc = diag.location
-    if loc is None or os.path.isabs(loc.file):
+    whole_project_file = (loc is not None and not loc.line
+                          and os.path.basename(loc.file) in PROJECT_FILES)
+    if loc is None or (os.path.isabs(loc.file) and not whole_project_file):
         return diag
+    line, col = (1, 1) if whole_project_file else (loc.line, loc.col)
     return Diagnostic(code=diag.code, message=diag.message, severity=diag.severity,
-                      location=Location(file=os.path.abspath(loc.file), line=loc.line,
-                                        col=loc.col, end_line=loc.end_line, end_col=loc.end_col),
+                      location=Location(file=os.path.abspath(loc.file), line=line,
+                                        col=col, end_line=loc.end_line, end_col=loc.end_col),
                       hint=diag.hint)
 
 
@@ -96,29 +100,25 @@ def lint_target(target: Target, config: LintConfig, sources: SourceCache,
 
 def _lint_project(target: Target, config: LintConfig, sources: SourceCache,
                   files: list[str]) -> list[Diagnostic]:
-    import yaml
+    """The project file's own validity (FC014, as the loader reports it), then each workflow
+    it registers."""
+    from ..project import load_project
 
     try:
-        data = yaml.safe_load(sources.text(target.path)) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return [Diagnostic(code="FC004", message=f"project file is not valid YAML: "
-                           f"{getattr(exc, 'problem', exc)}",
-                           location=Location(file=target.path,
-                                             line=mark.line + 1 if mark else 0,
-                                             col=mark.column + 1 if mark else 0))]
-    spec = data.get("spec") if isinstance(data, dict) else None
-    workflows = spec.get("workflows") if isinstance(spec, dict) else None
+        project = load_project(target.path)
+    except FlowcError as exc:
+        diag = exc.diagnostic
+        if diag.location is None:
+            diag = Diagnostic(code=diag.code, message=diag.message, severity=diag.severity,
+                              location=Location(file=target.path), hint=diag.hint)
+        return [diag]
     result: list[Diagnostic] = []
-    for workflow in workflows if isinstance(workflows, list) else []:
-        if not isinstance(workflow, dict) or not workflow.get("name"):
-            continue
-        path = workflow.get("path")
-        report_path = (os.path.join(target.project_dir or ".", path)
-                       if isinstance(path, str) else target.path)
+    for workflow in project.workflows.values():
+        report_path = (os.path.join(target.project_dir or ".", workflow.path)
+                       if isinstance(workflow.path, str) else target.path)
         files.append(os.path.abspath(report_path))
         result.extend(_lint_workflow(
-            Target("project-workflow", report_path, workflow=str(workflow["name"]),
+            Target("project-workflow", report_path, workflow=workflow.name,
                    project_dir=target.project_dir), config, sources))
     return result
 

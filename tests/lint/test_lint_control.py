@@ -215,3 +215,18 @@ def test_unused_noqa_is_reported_in_every_mode(cli, workdir, args):
     _registered_project(workdir, noqa="  # noqa: FC216")
     assert _json(cli, *args, cwd=workdir)[:2] == (0, [])
 
+
+@pytest.mark.parametrize("text, row", [
+    ("", 1),                                          # empty
+    ("- a\n- b\n", 1),                                # a list, not a mapping
+    ("kind: project\nmetadata: {name: [}\n", 2),     # YAML syntax error
+    ("kind: project\nmetadata: {name: p}\nspec:\n  functions: 3\n", 4),  # schema
+])
+@pytest.mark.parametrize("args", [("project.yaml",), (".",), ()])
+def test_invalid_project_file_is_one_located_fc014(cli, workdir, text, row, args):
+    write(workdir / "project.yaml", text)
+    _project(workdir)  # a workflow next to it: folder mode loads it, meets the same FC014
+    code, out, _ = cli("lint", "--format", "json", "--select", "FC0", *args, cwd=workdir)
+    found = [(d["filename"], d["code"], d["location"]["row"]) for d in json.loads(out)]
+    assert found == [("project.yaml", "FC014", row)]
+    assert code == 1

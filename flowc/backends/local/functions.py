@@ -47,9 +47,7 @@ def resolve_function(step: ir.Step, base_dir: str) -> ResolvedFunction:
         if step.kind == "build":
             return ResolvedFunction(name=fn.name, kind=fn.kind, url=None, handler=handler,
                                     source_file=None, requirements=tuple(fn.requirements))
-        raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no code (no url)",
-                         code="FC302", location=step.location,
-                         hint="register the function with a .py file in project.yaml")
+        raise _no_code_error(step, base_dir)
     path = safe_join(base_dir, url, what=f"function {fn.name!r} of step {step.name!r}",
                      location=step.location)
     if not os.path.isfile(path):
@@ -57,10 +55,42 @@ def resolve_function(step: ir.Step, base_dir: str) -> ResolvedFunction:
                          code="FC303", location=step.location,
                          hint="fix the function's url (it is relative to the project folder)")
     if not path.endswith(".py"):
-        raise FlowcError(f"step {step.name!r}: the local engine runs Python files; {url} is not one",
-                         code="FC304", location=step.location)
+        raise FlowcError(f"step {step.name!r}: the local engine runs Python files; {url} is not "
+                         "one", code="FC306", location=step.location,
+                         hint="point the function's url at the .py file holding its handler")
     return ResolvedFunction(name=fn.name, kind=fn.kind, url=url, handler=handler,
                             source_file=path, requirements=tuple(fn.requirements))
+
+
+def _no_code_error(step: ir.Step, base_dir: str) -> FlowcError:
+    """FC301 for a function the project does not define (with a close match as the hint);
+    FC303 for one it defines without a source file."""
+    import difflib
+
+    name = step.function.name
+    known = project_function_names(base_dir)
+    if name in known:
+        return FlowcError(f"step {step.name!r}: function {name!r} has no source file (no url)",
+                          code="FC303", location=step.location,
+                          hint="give the function a .py file in project.yaml")
+    close = difflib.get_close_matches(name, known, n=1)
+    return FlowcError(f"step {step.name!r}: function {name!r} is not in the project nor on the "
+                      "hub", code="FC301", location=step.location,
+                      hint=f"did you mean {close[0]!r}?" if close else
+                      "add it to project.yaml (project.set_function) or import it with "
+                      "import_function()")
+
+
+def project_function_names(base_dir: str) -> list[str]:
+    """Names of the functions in ``base_dir/project.yaml`` (none when it is absent or broken)."""
+    from ...project import PROJECT_FILE, load_project
+
+    if not os.path.isfile(os.path.join(base_dir, PROJECT_FILE)):
+        return []
+    try:
+        return sorted(load_project(base_dir).functions)
+    except Exception:  # only used for a hint: a broken project file is reported elsewhere
+        return []
 
 
 def safe_join(base_dir: str, relative: str, *, what: str, location=None) -> str:
@@ -75,6 +105,6 @@ def safe_join(base_dir: str, relative: str, *, what: str, location=None) -> str:
     path = os.path.realpath(os.path.join(base, relative))
     if path != base and not path.startswith(base + os.sep):
         raise FlowcError(f"{what}: {relative} escapes the project folder {base}",
-                         code="FC305", location=location,
+                         code="FC015", location=location,
                          hint="keep function files inside the project folder")
     return path

@@ -29,7 +29,7 @@ def generate(params: dict[str, Any], strategy: str, *, max_iterations: int | Non
     for key, values in params.items():
         if not isinstance(values, list) or not values:
             raise FlowcError(f"hyper-parameter {key!r} must be a non-empty list of candidates, "
-                             f"got {values!r}", code="FC210")
+                             f"got {values!r}", code="FC207")
     keys = list(params)
     if strategy == "grid":
         combos = [dict(zip(keys, values)) for values in itertools.product(*params.values())]
@@ -37,14 +37,14 @@ def generate(params: dict[str, Any], strategy: str, *, max_iterations: int | Non
         lengths = {k: len(v) for k, v in params.items()}
         if len(set(lengths.values())) > 1:
             raise FlowcError(f"strategy 'list' needs lists of equal length, got {lengths}",
-                             code="FC211", hint="use strategy 'grid' for all combinations")
+                             code="FC207", hint="use strategy 'grid' for all combinations")
         combos = [dict(zip(keys, values)) for values in zip(*params.values())]
     elif strategy == "random":
         rng = random.Random(seed)
         count = max_iterations or DEFAULT_RANDOM_ITERATIONS
         combos = [{k: rng.choice(v) for k, v in params.items()} for _ in range(count)]
     else:
-        raise FlowcError(f"unknown hyper-parameter strategy {strategy!r}", code="FC212",
+        raise FlowcError(f"unknown hyper-parameter strategy {strategy!r}", code="FC207",
                          hint="use grid, list or random")
     if max_iterations and strategy != "random":
         combos = combos[:max_iterations]

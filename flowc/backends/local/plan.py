@@ -137,14 +137,14 @@ def stages_of(workflow: ir.Workflow) -> list[list[str]]:
         for up in step.upstream():
             if up not in names:
                 raise FlowcError(f"step {step.name!r} depends on unknown step {up!r}",
-                                 code="FC101", location=step.location)
+                                 code="FC107", location=step.location)
     order = {s.name: i for i, s in enumerate(workflow.steps)}
     graph = workflow.graph()
     try:
         generations = list(nx.topological_generations(graph))
     except nx.NetworkXUnfeasible:
         cycle = " -> ".join(u for u, _ in nx.find_cycle(graph))
-        raise CycleError(f"the step graph has a cycle: {cycle}", code="FC102") from None
+        raise CycleError(f"the step graph has a cycle: {cycle}", code="FC101") from None
     return [sorted(gen, key=order.__getitem__) for gen in generations]
 
 

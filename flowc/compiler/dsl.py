@@ -147,6 +147,14 @@ class StepHandle:
                 self.step.after_sites[item.step.name] = site
         return self
 
+    def apply(self, modifier: Any) -> "StepHandle":
+        """MLRun/KFP op modifiers (``auto_mount()``, ``mount_v3io()``) are noted and ignored."""
+        name = getattr(modifier, "name", None) or type(modifier).__name__
+        self.state.warn("FC442", f".apply({name}) is a cluster mount modifier that flowc does "
+                        "not apply; it is ignored", ctx.call_site(),
+                        hint="mount storage through the backend (e.g. KFP platform config)")
+        return self
+
     def __repr__(self) -> str:
         return f"<step {self.step.name} ({self.step.kind})>"
 

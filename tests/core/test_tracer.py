@@ -322,3 +322,17 @@ def pipeline():
                     hyper_param_options=fc.HyperParamOptions(selector="a"))
 """).workflow
     assert wf.step("t").hyper.selector == "max.a"
+
+
+def test_mlrun_mount_modifiers_are_noted_and_ignored(trace_file):
+    loaded = trace_file("""
+import mlrun
+from mlrun.platforms import mount_pvc
+
+def pipeline():
+    mlrun.run_function("a").apply(mlrun.auto_mount())
+    mlrun.run_function("b").apply(mount_pvc("claim", "vol", "/mnt"))
+""")
+    assert [s.name for s in loaded.workflow.steps] == ["a", "b"]
+    assert [(d.code, d.location.line) for d in loaded.diagnostics] == [("FC442", 6),
+                                                                       ("FC442", 7)]

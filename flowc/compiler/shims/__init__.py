@@ -20,6 +20,7 @@ SHIMS = {
     "mlrun.model": "flowc.compiler.shims.mlrun.model",
     "mlrun.projects": "flowc.compiler.shims.mlrun.projects",
     "mlrun.run": "flowc.compiler.shims.mlrun",
+    "mlrun.platforms": "flowc.compiler.shims.mlrun.platforms",
     "kfp": "flowc.compiler.shims.kfp",
     "kfp.dsl": "flowc.compiler.shims.kfp.dsl",
 }

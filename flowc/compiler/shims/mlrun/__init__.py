@@ -14,7 +14,8 @@ from ...dsl import (  # noqa: F401  (re-exported MLRun names)
     import_function,
     run_function,
 )
-from . import model, projects  # noqa: F401
+from . import model, platforms, projects  # noqa: F401
+from .platforms import auto_mount, mount_v3io  # noqa: F401
 
 __version__ = "0.0.0+flowc"
 

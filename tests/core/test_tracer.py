@@ -334,5 +334,5 @@ def pipeline():
     mlrun.run_function("b").apply(mount_pvc("claim", "vol", "/mnt"))
 """)
     assert [s.name for s in loaded.workflow.steps] == ["a", "b"]
-    assert [(d.code, d.location.line) for d in loaded.diagnostics] == [("FC442", 6),
-                                                                       ("FC442", 7)]
+    assert [(d.code, d.location.line) for d in loaded.diagnostics] == [("FC442", 5),
+                                                                       ("FC442", 6)]

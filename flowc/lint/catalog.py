@@ -46,9 +46,12 @@ _RULES = [
          "An output reference or `.after()` names a step that is not part of the workflow "
          "(for example a step from another workflow, or a renamed one).",
          "Reference a step of this workflow by its `name=`."),
-    Rule("FC108", "unused-output", W, "A declared output is never used",
-         "The step declares an output that no other step reads. It is still logged, but it is "
-         "often a sign of a misspelled key on the consumer side or of a forgotten step.",
+    Rule("FC108", "unused-output", W, "A declared output of a consumed step is never used",
+         "The step declares an output that no other step reads, while later steps do read its "
+         "other outputs or run after it. It is still logged, but it is often a sign of a "
+         "misspelled key on the consumer side or of a forgotten wiring. The outputs of a step "
+         "that nothing reads or waits for (a sink) are the workflow's results and are not "
+         "reported.",
          "Use the output in a later step, or drop it from `outputs=[...]`."),
     Rule("FC109", "redundant-after", I, "`.after()` is already implied by data flow",
          "The explicit ordering edge is implied by data references (directly or transitively), "

@@ -129,3 +129,20 @@ def test_ir_default_outside_choices(tmp_path):
     wf = Workflow(name="w", args=(Arg(name="mode", default="fast", choices=("slow", "exact")),),
                   steps=(_step("a"),))
     assert "FC215" in codes(_ir_lint(wf, tmp_path))
+
+
+def test_ir_unused_output_only_on_consumed_steps(tmp_path):
+    """FC108: sink outputs are results; a long generated chain gives no warning at all."""
+    chain = [_step("s0", outputs=(Output(name="out"),))]
+    for i in range(1, 1000):
+        chain.append(_step(f"s{i}", inputs={"d": OutputRef(f"s{i - 1}", "out")},
+                           outputs=(Output(name="out"),)))
+    assert "FC108" not in codes(_ir_lint(Workflow(name="w", steps=tuple(chain)), tmp_path))
+    wf = Workflow(name="w", steps=(
+        _step("a", outputs=(Output(name="out"), Output(name="typo"))),
+        _step("b", inputs={"d": OutputRef("a", "out")}, outputs=(Output(name="model"),)),
+        _step("c", outputs=(Output(name="stats"),)),
+        _step("d", after=("c",)),
+    ))
+    found = [d.message for d in _ir_lint(wf, tmp_path) if d.code == "FC108"]
+    assert len(found) == 2 and "'typo' of step 'a'" in found[0] and "'stats'" in found[1]

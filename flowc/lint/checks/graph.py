@@ -55,16 +55,25 @@ def cycles(ctx: WorkflowContext) -> Iterator[Diagnostic]:
 
 @check("FC108")
 def unused_outputs(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    """An output nobody reads, of a step that other steps do consume (a likely typo or a
+    forgotten wiring). The outputs of sink steps are the workflow's results: not reported."""
     used: set[tuple[str, str]] = set()
+    consumed: set[str] = set()  # steps that some other step reads from or runs after
     for step in ctx.workflow.steps:
         for value in step.values():
             for ref in output_refs(value):
                 used.add((ref.step, ref.name))
+                if ref.step != step.name:
+                    consumed.add(ref.step)
+        consumed.update(name for name in step.after if name != step.name)
     for step in ctx.run_steps():
+        if step.name not in consumed:
+            continue
         for output in step.outputs:
             if (step.name, output.name) not in used:
                 yield finding("FC108", f"output {output.name!r} of step {step.name!r} is never "
-                              "used by another step", _output_location(ctx, step, output.name))
+                              "used, although later steps use the step",
+                              _output_location(ctx, step, output.name))
 
 
 def _output_location(ctx: WorkflowContext, step, name: str):

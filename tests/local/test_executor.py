@@ -313,6 +313,35 @@ def size(context, word: str):
     assert b"hunter2" not in raw
 
 
+def test_in_process_steps_mask_secrets_on_the_console(project, monkeypatch, capfd):
+    """--in-process: the handler's print, its logger and a failing handler's traceback go to
+    the console, with the secret values masked."""
+    import sys
+
+    monkeypatch.setenv("FLOWC_SECRET_TOKEN", "hunter2-console")
+    project.write("auth.py", '''
+def login(context, token: str):
+    print("using", token)
+    context.logger.info(f"trying {token}")
+    raise RuntimeError(f"auth failed for {token}")
+''')
+    before = (sys.stdout, sys.stderr)
+    status = project.run("""
+    from flowc.compiler.dsl import get_current_project
+
+    def pipeline():
+        fc.run_function("auth.py", handler="login", name="l",
+                        params={"token": get_current_project().get_secret("TOKEN")})
+    """, launcher="in-process", progress="plain")
+    assert (sys.stdout, sys.stderr) == before  # the console streams are restored
+    out, err = capfd.readouterr()
+    assert status.state == "failed"
+    assert "RuntimeError: auth failed for ***" in err  # the traceback
+    assert "trying ***" in err and "using ***" in out
+    assert "hunter2" not in out + err
+    assert "auth failed for ***" in project.step_rows(status.run_id)["l"]["error"]
+
+
 def test_store_uri_input_resolves_to_the_newest_logged_artifact(project):
     project.run(f"""
     def pipeline():

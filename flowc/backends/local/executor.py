@@ -133,6 +133,7 @@ class Executor:
         self._servers: list[Any] = []
         self._venv_python: dict[str, str] = {}   # function name -> python of its built venv
         self._launcher: Launcher = make_launcher(self.options.launcher, self.options.preload)
+        self._launcher.redact = self.secrets.redact
         self._venv_launchers: dict[str, Launcher] = {}
         self.state: str = states.PENDING
         self.started = 0.0
@@ -178,7 +179,7 @@ class Executor:
                                      hint="try --in-process to see the problem") from None
             self._loop()
         except BaseException as exc:  # record what we know, then re-raise
-            error = f"{type(exc).__name__}: {exc}"
+            error = self.secrets.redact(f"{type(exc).__name__}: {exc}")
             self.abort("runner error")
             self._drain()
             raise
@@ -186,6 +187,9 @@ class Executor:
             for _ in range(self._workers):
                 self._work_queue.put(None)
             self._stop_servers()
+            for step in self.workflow.steps:  # model servers log until they stop
+                if step.kind == "deploy":
+                    self.secrets.redact_file(os.path.join(self.log_dir, f"{step.name}.log"))
             self._launcher.close()
             for launcher in self._venv_launchers.values():
                 launcher.close()
@@ -514,6 +518,8 @@ class Executor:
     def _handle(self, unit: _Unit, outcome: Any) -> None:
         if unit.job is not None:
             self.secrets.redact_file(unit.job.log_path)
+        elif unit.kind in ("build", "deploy"):
+            self.secrets.redact_file(os.path.join(self.log_dir, f"{unit.step}.log"))
         if unit.kind == "iteration":
             self._handle_iteration(unit, outcome)
             return

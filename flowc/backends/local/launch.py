@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable, TextIO
 
 
 class StepError(Exception):
@@ -38,9 +39,13 @@ class Job:
 
 
 class Launcher:
-    """Interface: ``run(job)`` blocks until the step process ends; ``cancel(job)`` stops it."""
+    """Interface: ``run(job)`` blocks until the step process ends; ``cancel(job)`` stops it.
+
+    ``redact`` (set by the executor) masks secret values in text the launcher prints itself.
+    """
 
     name = "base"
+    redact: Callable[[str], str] | None = None
 
     def spawn(self) -> None:
         """Begin preparing without blocking (see :meth:`start`)."""
@@ -259,19 +264,48 @@ class SubprocessLauncher(Launcher):
         return _read_result(job, f"exited with status {proc.returncode}")
 
 
+class _RedactingStream:
+    """A text stream that masks secret values before they reach the wrapped stream."""
+
+    def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redact(text) if isinstance(text, str) else text)
+        return len(text)
+
+    def __getattr__(self, name: str):  # flush, isatty, encoding, fileno, ...
+        return getattr(self._stream, name)
+
+
 class InProcessLauncher(Launcher):
     """Run the handler in the runner's own process (``--in-process``: for debuggers).
 
-    Output is not captured (it goes to the console) and a step cannot be killed.
+    Output is not captured (it goes to the console) and a step cannot be killed. With
+    ``redact`` set, the console streams mask secret values while steps run (what the
+    handler prints, its logger and a failing handler's traceback).
     """
 
     name = "in-process"
 
     def __init__(self) -> None:
         self._resolver = None
+        self._lock = threading.Lock()
+        self._saved_streams: tuple[TextIO, TextIO] | None = None
+
+    def _mask_console(self) -> None:
+        if self.redact is None or self._saved_streams is not None:
+            return
+        self._saved_streams = (sys.stdout, sys.stderr)
+        sys.stdout = _RedactingStream(sys.stdout, self.redact)  # type: ignore[assignment]
+        sys.stderr = _RedactingStream(sys.stderr, self.redact)  # type: ignore[assignment]
 
     def run(self, job: Job) -> dict:
         from ...runtime.core import StepCall, StepFailed, execute
+
+        with self._lock:
+            self._mask_console()
 
         if self._resolver is None and job.env.get("FLOWC_RUNS_DB"):
             from ...runtime.dataitem import register_store_resolver
@@ -289,6 +323,10 @@ class InProcessLauncher(Launcher):
             raise StepError(f"{type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
+        with self._lock:
+            if self._saved_streams is not None:
+                sys.stdout, sys.stderr = self._saved_streams
+                self._saved_streams = None
         if self._resolver is not None:
             from ...runtime.dataitem import unregister_store_resolver
 

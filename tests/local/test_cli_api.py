@@ -80,6 +80,59 @@ def test_run_exit_status_and_json_progress(flow):
     assert events[-1]["state"] == "failed" and events[-1]["error"] == "failed: c"
 
 
+def _strict_json(text):
+    def reject(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_non_finite_results_print_as_strict_json(flow):
+    flow.write("nan.py", """
+def odd(context, x: float = 1.0):
+    context.log_result("score", float("nan"))
+    context.log_result("big", float("inf"))
+    context.log_result("x", [x, float("-inf")])
+""")
+    flow.write("nanflow.py", """
+import flowc as fc
+
+def pipeline():
+    fc.run_function("nan.py", handler="odd", name="o", params={"x": 2.5},
+                    outputs=["score:float", "big:float", "x:list"])
+""")
+    result = invoke("run", "nanflow.py", "--progress", "json")
+    assert result.exit_code == 0, result.output
+    events = [_strict_json(line) for line in result.stdout.splitlines()]
+    finished = [e for e in events if e["event"] == "StepSucceeded"][0]
+    assert finished["outputs"] == {"score": None, "big": None, "x": [2.5, None]}
+    run_id = events[-1]["run_id"]
+    shown = _strict_json(invoke("runs", "show", run_id, "--format", "json").output)
+    assert shown["steps"][0]["results"] == {"score": None, "big": None, "x": [2.5, None]}
+    assert _strict_json(invoke("runs", "--format", "json").output)[0]["run_id"] == run_id
+    flow.write("project.yaml", """
+kind: project
+metadata: {name: nan}
+spec:
+  workflows:
+  - name: main
+    path: limit.py
+    args_schema:
+    - {name: limit, type: float, default: .inf}
+""")
+    flow.write("limit.py", """
+import flowc as fc
+
+def pipeline(limit: float = 1.0):
+    fc.run_function("steps.py", handler="say", name="s", params={"word": limit})
+""")
+    plan = invoke("plan", "-w", "main", "--format", "json")
+    assert plan.exit_code == 0, plan.output
+    data = _strict_json(plan.output)
+    assert data["arguments"] == {"limit": None} and data["steps"][0]["params"] == {"word": None}
+    assert "score=NaN" in invoke("runs", "show", run_id).output  # text keeps the value
+
+
 def test_run_refuses_unknown_resume_and_bad_usage(flow):
     result = invoke("run", "--resume", "does-not-exist")
     assert result.exit_code == 2 and "no run" in result.output

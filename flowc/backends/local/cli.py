@@ -14,6 +14,7 @@ import click
 
 from ...commands.common import emit, load_target, user_errors, workflow_target
 from ...diagnostics import FlowcError
+from . import jsonout
 
 
 def _project_dir(project_dir: str | None) -> str:
@@ -37,7 +38,7 @@ def plan(target, workflow_name, project_dir, arguments, fmt, output):
 
         loaded = load_target(target, workflow_name, project_dir, arguments)
         the_plan = build_plan(loaded.workflow, loaded.arguments, loaded.base_dir)
-        text = (json.dumps(the_plan.to_json(), indent=2, default=str) + "\n" if fmt == "json"
+        text = (jsonout.dumps(the_plan.to_json(), indent=2) + "\n" if fmt == "json"
                 else the_plan.format_text())
         emit(text, output)
 
@@ -126,7 +127,7 @@ def runs(ctx, project_dir, fmt, limit):
         db = _open_db(project_dir)
         records = db.list_runs(limit=limit)
         if fmt == "json":
-            click.echo(json.dumps([_run_json(r) for r in records], indent=2, default=str))
+            click.echo(jsonout.dumps([_run_json(r) for r in records], indent=2))
             return
         if not records:
             click.echo(f"no runs recorded in {db.path}")
@@ -159,7 +160,7 @@ def show(ctx, run_id, fmt):
                 iterations = db.iterations(record.run_id, step["name"])
                 if iterations:
                     step["iterations"] = iterations
-            click.echo(json.dumps(data, indent=2, default=str))
+            click.echo(jsonout.dumps(data, indent=2))
             return
         click.echo(f"run {record.run_id}  workflow {record.workflow}  "
                    f"state {_display_state(record)}  "

@@ -6,12 +6,13 @@ and never changes the run's outcome.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import urllib.error
 import urllib.request
 from typing import Any, Callable
+
+from . import jsonout
 
 TIMEOUT = 10.0
 
@@ -34,7 +35,7 @@ def run_summary(record) -> dict[str, Any]:
 def _post(url: str, body: dict, method: str = "POST", headers: dict | None = None) -> None:
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url!r}")
-    data = json.dumps(body, default=str).encode()
+    data = jsonout.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method.upper(),
                                      headers={"Content-Type": "application/json",
                                               **(headers or {})})

@@ -7,12 +7,12 @@ rich is imported only by :class:`RichRenderer`.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from typing import IO
 
+from . import jsonout
 from .events import (Event, IterationFinished, RunFinished, RunStarted, StepFinished,
                      StepStarted)
 
@@ -107,7 +107,7 @@ class JsonRenderer:
         self.out = out or sys.stdout
 
     def __call__(self, event: Event) -> None:
-        self.out.write(json.dumps(event.to_json(), default=str, sort_keys=True) + "\n")
+        self.out.write(jsonout.dumps(event.to_json(), sort_keys=True) + "\n")
         self.out.flush()
 
 

@@ -57,6 +57,14 @@ _RULES = [
          "The explicit ordering edge is implied by data references (directly or transitively), "
          "so the call changes nothing. Keeping only necessary edges keeps the graph readable.",
          "Remove the step from `.after(...)`."),
+    Rule("FC110", "output-outside-condition", E,
+         "A step reads an output of a step under a condition it does not share",
+         "The producing step runs only under a `Condition`, and the reading step is not under "
+         "that condition (nor nested inside it). When the condition is false the output does "
+         "not exist; on KFP the output is not even visible outside the condition's sub-DAG, "
+         "so `flowc compile` fails with FC436.",
+         "Move the reading step into the producer's `with dsl.Condition(...)` block (or nest "
+         "its own block inside it), or move the producer out of the condition."),
     Rule("FC106", "empty-workflow", E, "The workflow has no steps",
          "Tracing the pipeline function recorded no step: it does nothing when run. Usually the "
          "DSL calls are behind a Python condition or in a helper that was never called.",

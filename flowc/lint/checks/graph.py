@@ -53,6 +53,60 @@ def cycles(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                       ctx.step_location(first))
 
 
+@check("FC110")
+def outputs_outside_condition(ctx: WorkflowContext) -> Iterator[Diagnostic]:
+    """A step reads an output of a step whose condition it does not share.
+
+    Nested ``Condition`` blocks trace to ``and(outer, inner)``; the reader's conditions must
+    start with all of the producer's (the KFP backend raises FC436 otherwise: the producer may
+    not run, and its outputs are not visible outside its condition's sub-DAG).
+    """
+    steps = {s.name: s for s in ctx.workflow.steps}
+    keys = {s.name: _condition_keys(s.condition) for s in ctx.workflow.steps}
+    for step in ctx.workflow.steps:
+        reported: set[str] = set()
+        for field, key, value in _located_values(step):
+            for ref in output_refs(value):
+                producer = steps.get(ref.step)
+                if producer is None or ref.step in reported or ref.step == step.name:
+                    continue
+                need = keys[ref.step]
+                if keys[step.name][:len(need)] == need:
+                    continue
+                reported.add(ref.step)
+                where = (ctx.key_location(step, field, key) if field else
+                         ctx.step_location(step))
+                yield finding("FC110", f"step {step.name!r} reads {ref.step}.outputs"
+                              f"[{ref.name!r}], but step {ref.step!r} runs only under a "
+                              f"condition that step {step.name!r} does not share", where)
+
+
+def _condition_keys(condition) -> tuple[str, ...]:
+    """The conjuncts of a step condition (one per nested ``Condition`` block), comparable."""
+    import json
+
+    from ...ir import Expr, value_to_json
+
+    if condition is None:
+        return ()
+    parts = condition.args if isinstance(condition, Expr) and condition.op == "and" \
+        else (condition,)
+    return tuple(json.dumps(value_to_json(p), sort_keys=True) for p in parts)
+
+
+def _located_values(step) -> Iterator[tuple[str | None, str | None, object]]:
+    """``(keyword, key, value)`` for each value a step reads; keyword None for the rest."""
+    for name, value in step.params.items():
+        yield "params", name, value
+    for name, value in step.inputs.items():
+        yield "inputs", name, value
+    yield None, None, step.function.image
+    if step.hyper is not None:
+        yield None, None, step.hyper.params
+        yield None, None, step.hyper.stop_condition
+    yield None, None, step.condition
+
+
 @check("FC108")
 def unused_outputs(ctx: WorkflowContext) -> Iterator[Diagnostic]:
     """An output nobody reads, of a step that other steps do consume (a likely typo or a

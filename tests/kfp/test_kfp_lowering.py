@@ -144,7 +144,8 @@ def test_function_without_source_or_image_is_an_error():
     wf = ir.Workflow(name="bad", steps=(w.run("g", "h", function=fn, line=6),))
     with pytest.raises(FlowcError) as err:
         compiled(wf)
-    assert err.value.code == "FC303" and err.value.location.line == 6
+    # no url, no image: the name is not a project or hub function, as lint says (FC301)
+    assert err.value.code == "FC301" and err.value.location.line == 6
 
 
 def test_image_only_function_runs_the_handler_from_the_image():
@@ -501,3 +502,108 @@ def test_pipeline_name_is_sanitised_like_kfp():
     text, spec, _ = compiled(wf)
     assert spec["pipelineInfo"]["name"] == "demo-training-pipeline"
     assert "# Name: demo-training-pipeline" in text
+
+
+# ---------------------------------------------------------------- lint parity (real files)
+
+_PROJECT = """kind: project
+metadata: {name: p}
+spec:
+  functions:
+  - {url: h.py, name: gen, image: "mlrun/mlrun:1.7.0", handler: gen}
+  - {url: h.py, name: train, image: "mlrun/mlrun:1.7.0", handler: train}
+  - {url: gone.py, name: ghost, image: "mlrun/mlrun:1.7.0", handler: run}
+"""
+
+
+def lint(path):
+    from flowc.lint.runner import lint_paths
+
+    return lint_paths([str(path)]).diagnostics
+
+
+def _compile_file(tmp_path, body: str):
+    """Write the project and ``flow.py`` (``body`` inside ``pipeline``); the compile error."""
+    from flowc.backends.kfp import compile as compile_file
+
+    _write_flow(tmp_path, body)
+    with pytest.raises(FlowcError) as err:
+        compile_file(str(tmp_path / "flow.py"))
+    return err.value
+
+
+def _write_flow(tmp_path, body: str) -> None:
+    (tmp_path / "project.yaml").write_text(_PROJECT)
+    (tmp_path / "h.py").write_text("def gen(context):\n    pass\n\n\n"
+                                   "def train(context, dataset=None):\n    pass\n")
+    (tmp_path / "flow.py").write_text("import mlrun\nfrom kfp import dsl\n\n\n"
+                                      "def pipeline(x: int = 5):\n" + body)
+
+
+@pytest.mark.parametrize("body, code, message, hint", [
+    ("    mlrun.run_function('h.py', handler='prepare')\n", "FC302",
+     "handler 'prepare' is not a function in h.py", "functions there: gen, train"),
+    ("    mlrun.run_function('h.py', handler='trian')\n", "FC302",
+     "handler 'trian' is not a function in h.py", "did you mean 'train'?"),
+    ("    mlrun.run_function('tarin')\n", "FC301",
+     "function 'tarin' is not in the project nor on the hub", "did you mean 'train'?"),
+    ("    mlrun.run_function('ghost')\n", "FC303",
+     "source 'gone.py' of function 'ghost' does not exist", None),
+])
+def test_compile_reports_function_errors_with_lint_codes(tmp_path, body, code, message, hint):
+    """compile and lint agree on missing handlers, unknown functions and missing sources."""
+    error = _compile_file(tmp_path, body)
+    assert (error.code, error.location.line) == (code, 6)
+    assert message in error.diagnostic.message
+    if hint:
+        assert error.hint == hint
+    assert code in [d.code for d in lint(tmp_path / "flow.py")]
+
+
+def test_compile_reports_unparsable_handler_source(tmp_path):
+    (tmp_path / "bad.py").write_text("def run(:\n")
+    error = _compile_file(tmp_path, "    mlrun.run_function('bad.py', handler='run')\n")
+    assert (error.code, error.location.line) == ("FC306", 6)
+
+
+def test_output_read_under_another_condition_is_fc436_in_compile_and_fc110_in_lint(tmp_path):
+    body = ("    with dsl.Condition(x > 3):\n"
+            "        gen = mlrun.run_function('gen', outputs=['data'])\n"
+            "    with dsl.Condition(x < 10):\n"
+            "        mlrun.run_function('train', inputs={'dataset': gen.outputs['data']})\n")
+    error = _compile_file(tmp_path, body)
+    assert (error.code, error.location.line) == ("FC436", 9)
+    assert [(d.code, d.location.line) for d in lint(tmp_path / "flow.py")] == [("FC110", 9)]
+
+
+_GEN = "mlrun.run_function('gen', outputs=['data'])"
+_TRAIN = "mlrun.run_function('train', inputs={'dataset': gen.outputs['data']})"
+
+
+@pytest.mark.parametrize("body, fails", [
+    (f"    with dsl.Condition(x > 3):\n        gen = {_GEN}\n    {_TRAIN}\n", True),
+    (f"    with dsl.Condition(x > 3):\n        gen = {_GEN}\n"
+     f"        with dsl.Condition(x < 9):\n            {_TRAIN}\n", False),
+    (f"    with dsl.Condition(x > 3):\n        with dsl.Condition(x < 9):\n"
+     f"            gen = {_GEN}\n        {_TRAIN}\n", True),
+    (f"    with dsl.Condition(x > 3):\n        gen = {_GEN}\n"
+     f"    with dsl.Condition(x > 3):\n        {_TRAIN}\n", False),  # the same condition again
+    ("    with dsl.Condition(x > 3):\n"
+     "        gen = mlrun.run_function('gen', outputs=['count:int'])\n"
+     "    with dsl.Condition(gen.outputs['count'] > 1):\n"
+     "        mlrun.run_function('train')\n", True),  # read by a condition only
+    (f"    gen = {_GEN}\n    with dsl.Condition(x > 3):\n        {_TRAIN}\n", False),
+])
+def test_lint_fc110_agrees_with_compile_fc436(tmp_path, body, fails):
+    from flowc.backends.kfp import compile as compile_file
+
+    _write_flow(tmp_path, body)
+    lint_codes = [d.code for d in lint(tmp_path / "flow.py")]
+    if fails:
+        with pytest.raises(FlowcError) as err:
+            compile_file(str(tmp_path / "flow.py"))
+        assert err.value.code == "FC436"
+        assert "FC110" in lint_codes
+    else:
+        compile_file(str(tmp_path / "flow.py"))
+        assert "FC110" not in lint_codes

@@ -35,6 +35,7 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
 
     if isinstance(loaded_or_workflow, ir.Workflow):
         workflow = loaded_or_workflow
+        project_obj = None
         args = dict(arguments or {})
         base = base_dir or os.getcwd()
         project_name = project or workflow.project
@@ -47,8 +48,10 @@ def compile_workflow(loaded_or_workflow: Any, *, arguments: dict | None = None,
         project_name = project or workflow.project or getattr(project_obj, "name", None)
         if registry is None and project_obj is not None:
             registry = _project_registry(project_obj)
+    functions = getattr(project_obj, "functions", None)
     options = Options(registry=registry, secret_name=secret_name, hyper_seed=hyper_seed,
-                      share_components=share_components)
+                      share_components=share_components,
+                      function_names=tuple(functions) if isinstance(functions, dict) else ())
     if default_image:
         options.default_image = default_image
     lowered = lower(workflow, arguments=args, base_dir=base, project=project_name,

@@ -52,6 +52,7 @@ class Options:
     # folders after the component, so tasks sharing one overwrite each other's artifacts
     # there (KFP itself keys outputs by task); turn sharing off to run under kfp.local.
     share_components: bool = True
+    function_names: tuple[str, ...] = ()  # the project's functions, for did-you-mean hints
 
 
 @dataclass
@@ -86,6 +87,7 @@ class _Lowering(FunctionSources, HyperLowering, BuildDeployLowering):
         self.base_dir = base_dir
         self.project = project
         self.options = options
+        self.function_names = tuple(options.function_names)
         self.steps = {s.name: s for s in wf.steps}
         self.root = Scope(None, "root")
         self.scopes: list[Scope] = [self.root]

@@ -3,6 +3,7 @@ per function and embedded in the executor; the handler's signature is read stati
 
 from __future__ import annotations
 
+import difflib
 import os
 from typing import Any
 
@@ -13,8 +14,11 @@ from ...diagnostics import FlowcError
 class FunctionSources:
     """Mixin of the lowering: ``_function_source(step)`` with a per-function cache.
 
-    Expects ``self.base_dir``, ``self._function_cache`` and ``self._sources``.
+    Expects ``self.base_dir``, ``self._function_cache`` and ``self._sources``;
+    ``function_names`` (the project's, for did-you-mean hints) may be set by the lowering.
     """
+
+    function_names: tuple[str, ...] = ()
 
     def _function_source(self, step: ir.Step) -> tuple[str | None, str | None, str, Any]:
         """(source code, file name, handler, HandlerInfo|None) of a run step's function."""
@@ -72,11 +76,11 @@ class FunctionSources:
                                  "the project folder", code="FC015", location=step.location)
         if path is None:
             if fn.image is None:
+                # No url and no image: the name is not a project or hub function (lint FC301).
                 raise FlowcError(
-                    f"step {step.name!r}: function {fn.name!r} has no source file and no "
-                    "image, so there is nothing to run on KFP", code="FC303",
-                    location=step.location,
-                    hint="give the function a url (a .py file) or an image")
+                    f"step {step.name!r}: function {fn.name!r} is not in the project nor on "
+                    "the hub", code="FC301", location=step.location,
+                    hint=self._function_hint(fn.name))
             if not handler:
                 raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
                                  code="FC302", location=step.location)
@@ -85,6 +89,10 @@ class FunctionSources:
             raise FlowcError(f"step {step.name!r}: function {fn.name!r} has no handler",
                              code="FC302", location=step.location,
                              hint="pass handler=... to run_function or set it on the function")
+        if not os.path.exists(path):
+            raise FlowcError(f"step {step.name!r}: source {url!r} of function {fn.name!r} does "
+                             "not exist", code="FC303", location=step.location,
+                             hint="fix the path in project.yaml, relative to the project folder")
         cached = self._sources.get(path)
         if cached is None:
             try:
@@ -97,7 +105,16 @@ class FunctionSources:
             cached = (code, path, None)
             self._sources[path] = cached
         info = _handler_info(path, handler)
+        if info is None and step.kind == "run" and path.endswith(".py"):
+            _check_handler_defined(step, path, handler)
         return cached[0], os.path.basename(path), handler, info
+
+    def _function_hint(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.function_names, n=1)
+        if close:
+            return f"did you mean {close[0]!r}?"
+        return ("add it to project.yaml (project.set_function) or import it with "
+                "import_function()")
 
 
 def _handler_info(path: str, handler: str):
@@ -107,5 +124,30 @@ def _handler_info(path: str, handler: str):
         return None
     try:
         return read_handler(path, handler)
-    except Exception:  # an unparsable file is reported when the step runs
+    except Exception:  # an unparsable file: see _check_handler_defined
         return None
+
+
+def _check_handler_defined(step: ir.Step, path: str, handler: str) -> None:
+    """Raise lint's FC302 (handler missing) or FC306 (source unparsable) for a run step."""
+    import ast
+
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    try:
+        tree = ast.parse(text, filename=path)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise FlowcError(f"step {step.name!r}: cannot read handlers of {os.path.basename(path)}"
+                         f"{f' (line {line})' if line else ''}: {exc}", code="FC306",
+                         location=step.location,
+                         hint="fix the syntax error in the function's source file") from None
+    names = [node.name for node in tree.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if handler in names:
+        return
+    close = difflib.get_close_matches(handler, names, n=1)
+    raise FlowcError(f"step {step.name!r}: handler {handler!r} is not a function in "
+                     f"{os.path.basename(path)}", code="FC302", location=step.location,
+                     hint=f"did you mean {close[0]!r}?" if close else
+                     f"functions there: {', '.join(names) or 'none'}")

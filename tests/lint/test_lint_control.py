@@ -230,3 +230,34 @@ def test_invalid_project_file_is_one_located_fc014(cli, workdir, text, row, args
     found = [(d["filename"], d["code"], d["location"]["row"]) for d in json.loads(out)]
     assert found == [("project.yaml", "FC014", row)]
     assert code == 1
+
+
+def _emitted_codes() -> set[str]:
+    """Every ``"FCnnn"`` literal in flowc's source (what flowc can print)."""
+    import pathlib
+    import re
+
+    import flowc
+
+    root = pathlib.Path(flowc.__file__).parent
+    return {c for path in root.glob("**/*.py")
+            for c in re.findall(r"\"(FC\d{3})\"", path.read_text())} - {"FC000"}
+
+
+def test_every_code_is_explained_by_rules_and_explain(cli):
+    """`flowc rules CODE` and `flowc lint --explain CODE` know every code flowc emits or
+    catalogues, backend codes (FC436, FC440, FC441, ...) included."""
+    from flowc.lint.catalog import RULES
+
+    codes = sorted(set(RULES) | _emitted_codes())
+    assert {"FC436", "FC440", "FC441", "FC110"} <= set(codes)
+    for code in codes:
+        name = RULES[code].name
+        for args in (("rules", code), ("rules", code.lower()), ("lint", "--explain", code)):
+            status, out, err = cli(*args)
+            assert status == 0, (args, err)
+            assert out.startswith(f"{code} ({name}) ["), (args, out)
+            assert "Fix:" in out
+    code, out, _ = cli("rules")
+    listed = {line.split()[0] for line in out.splitlines()}
+    assert set(RULES) <= listed

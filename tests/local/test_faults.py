@@ -174,3 +174,99 @@ def test_resume_reuses_succeeded_hyper_iterations(project):
     assert rows["h"]["state"] == "succeeded" and rows["h"]["results"]["best_iteration"] == 3
     table = open(rows["h"]["artifacts"]["iteration_results"]["path"]).read().splitlines()
     assert len(table) == 4
+
+
+def _cli(project, *args):
+    from click.testing import CliRunner
+
+    from flowc.cli import cli
+
+    old = os.getcwd()
+    os.chdir(project.dir)
+    try:
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def test_a_killed_runner_leaves_interrupted_steps_whose_durations_do_not_grow(project):
+    from flowc.backends.local.db import RunsDB
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    db = RunsDB.for_project(project.dir)
+    db.create_run(run_id="r-killed", project=None, workflow="w", ir='{"steps": []}',
+                  arguments={}, artifact_path=project.dir, base_dir=project.dir,
+                  workflow_path=None, options={}, steps=[("a", "run"), ("b", "run")])
+    db.step_started("r-killed", "a", params={}, log_path=None, cache_key=None)
+    db.step_finished("r-killed", "a", state="succeeded")
+    db.step_started("r-killed", "b", params={}, log_path=None, cache_key=None)
+    t0 = time.time() - 100  # the runner died ~96 s ago, 4 s into the run
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("UPDATE runs SET pid=?, started=?, attempt_started=?", (dead.pid, t0, t0))
+        conn.execute("UPDATE steps SET started=?, ended=? WHERE name='a'", (t0 + 1, t0 + 3))
+        conn.execute("UPDATE steps SET started=? WHERE name='b'", (t0 + 4,))
+    shown = _cli(project, "runs", "show", "r-killed").output
+    assert "state interrupted  duration 4.00s" in shown
+    assert [line.split() for line in shown.splitlines() if line.startswith(("a ", "b "))] == [
+        ["a", "succeeded", "2.00s"], ["b", "interrupted", "-"]]
+    data = json.loads(_cli(project, "runs", "show", "r-killed", "--format", "json").output)
+    assert data["state"] == "interrupted" and data["duration"] == pytest.approx(4.0)
+    assert [(s["state"], s["duration"]) for s in data["steps"]] == [
+        ("succeeded", pytest.approx(2.0)), ("interrupted", None)]
+    listing = _cli(project, "runs").output.splitlines()[1].split()
+    assert listing[2] == "interrupted" and listing[5] == "4.00s"
+
+
+def test_a_resumed_run_counts_its_attempts_not_the_gap_between_them(project):
+    project.write("flaky.py", """
+import os
+
+def maybe_fail(context):
+    if os.path.exists("fail.flag"):
+        raise RuntimeError("flag set")
+    context.log_result("ok", 1)
+""")
+    project.write("flow.py", """
+import flowc as fc
+
+def pipeline():
+    a = fc.run_function("steps.py", handler="add", name="a", params={"x": 1})
+    fc.run_function("flaky.py", handler="maybe_fail", name="f").after(a)
+""")
+    project.write("fail.flag", "")
+    first = _cli(project, "run", "flow.py", "--progress", "quiet")
+    assert first.exit_code == 1, first.output
+    run_id = first.output.split()[1]
+    with sqlite3.connect(os.path.join(project.dir, ".flowc", "runs.db")) as conn:
+        conn.execute("UPDATE runs SET started=started-1000, ended=ended-1000, "
+                     "attempt_started=attempt_started-1000")  # the first attempt: long ago
+        conn.execute("UPDATE steps SET started=started-1000, ended=ended-1000")
+    os.unlink(os.path.join(project.dir, "fail.flag"))
+    resumed = _cli(project, "run", "--resume", run_id, "--progress", "quiet")
+    assert resumed.exit_code == 0, resumed.output
+    final = resumed.output.strip().splitlines()[-1]
+    shown_duration = final.split(" in ")[-1]
+    assert shown_duration.endswith("s") and "m" not in shown_duration  # not ~16 minutes
+    listing = _cli(project, "runs").output.splitlines()[1].split()
+    assert listing[0] == run_id and listing[5] == shown_duration  # one duration everywhere
+    data = json.loads(_cli(project, "runs", "show", run_id, "--format", "json").output)
+    assert 0 < data["duration"] < 60 and data["attempt"] == 2
+
+
+def test_a_database_from_an_older_flowc_gains_the_new_columns(tmp_path):
+    from flowc.backends.local.db import RunsDB
+
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as conn:  # the runs table as the first release wrote it
+        conn.execute("CREATE TABLE runs (run_id TEXT PRIMARY KEY, project TEXT, workflow TEXT "
+                     "NOT NULL, state TEXT NOT NULL, started REAL NOT NULL, ended REAL, "
+                     "arguments TEXT NOT NULL DEFAULT '{}', artifact_path TEXT NOT NULL, "
+                     "base_dir TEXT NOT NULL, workflow_path TEXT, ir TEXT NOT NULL, "
+                     "options TEXT NOT NULL DEFAULT '{}', pid INTEGER, attempt INTEGER NOT NULL "
+                     "DEFAULT 1, error TEXT)")
+        conn.execute("INSERT INTO runs (run_id, workflow, state, started, ended, artifact_path, "
+                     "base_dir, ir) VALUES ('old', 'w', 'succeeded', 10, 15, '/a', '/b', '{}')")
+    record = RunsDB(str(path)).get_run("old")
+    assert record.duration == 5 and record.elapsed == 0
+    RunsDB(str(path))  # opening it again changes nothing

@@ -137,7 +137,7 @@ def runs(ctx, project_dir, fmt, limit):
             ok = sum(1 for s in r.steps if s.state in ("succeeded", "cached"))
             rows.append((r.run_id, r.workflow, _display_state(r),
                          time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started)),
-                         _duration(r.started, r.ended), f"{ok}/{len(r.steps)} ok"))
+                         _format_duration(r.duration), f"{ok}/{len(r.steps)} ok"))
         click.echo(_table(rows))
 
 
@@ -164,7 +164,7 @@ def show(ctx, run_id, fmt):
             return
         click.echo(f"run {record.run_id}  workflow {record.workflow}  "
                    f"state {_display_state(record)}  "
-                   f"duration {_duration(record.started, record.ended)}")
+                   f"duration {_format_duration(record.duration)}")
         click.echo(f"artifacts: {os.path.join(record.artifact_path, record.run_id)}")
         if record.arguments:
             click.echo("arguments: " + ", ".join(f"{k}={v!r}"
@@ -172,7 +172,8 @@ def show(ctx, run_id, fmt):
         rows = [("STEP", "STATE", "DURATION", "RESULTS")]
         for s in record.steps:
             results = ", ".join(f"{k}={_brief(v)}" for k, v in s.results.items())
-            rows.append((s.name, s.display_state, _duration(s.started, s.ended), results))
+            rows.append((s.name, record.step_display_state(s),
+                         _format_duration(record.step_duration(s)), results))
         click.echo(_table(rows))
         for s in record.steps:
             for it in db.iterations(record.run_id, s.name):
@@ -209,7 +210,7 @@ def logs(run_id, step, project_dir):
                 continue
             files = _log_files(log_dir, s.name)
             if step is None:
-                click.echo(f"==> {s.name} [{s.display_state}] <==")
+                click.echo(f"==> {s.name} [{record.step_display_state(s)}] <==")
             if not files:
                 click.echo("(no log)" if step is None else f"(no log for step {s.name})")
             for path in files:
@@ -246,8 +247,11 @@ def _open_db(project_dir: str | None):
 def _run_json(record) -> dict:
     data = record.to_json()
     data["state"] = _display_state(record) if record.state == "running" else record.state
-    data["steps"] = [{"name": s.name, "state": s.state, "reason": s.reason,
-                      "started": s.started, "ended": s.ended, "results": s.results,
+    data["steps"] = [{"name": s.name,
+                      "state": "interrupted" if s.state == "running" and record.interrupted
+                      else s.state, "reason": s.reason,
+                      "started": s.started, "ended": s.ended,
+                      "duration": record.step_duration(s), "results": s.results,
                       "artifacts": s.artifacts, "params": s.params, "error": s.error,
                       "log_path": s.log_path} for s in record.steps]
     return data
@@ -255,22 +259,13 @@ def _run_json(record) -> dict:
 
 def _display_state(record) -> str:
     """``running`` for a live runner; ``interrupted`` when its runner is gone (SIGKILL)."""
-    if record.state == "running" and record.pid:
-        try:
-            os.kill(record.pid, 0)
-        except ProcessLookupError:
-            return "interrupted"
-        except PermissionError:
-            pass
-    return record.state
+    return "interrupted" if record.interrupted else record.state
 
 
-def _duration(started, ended) -> str:
+def _format_duration(seconds: float | None) -> str:
     from .render import format_duration
 
-    if started is None:
-        return "-"
-    return format_duration((ended or time.time()) - started)
+    return format_duration(seconds)
 
 
 def _brief(value) -> str:

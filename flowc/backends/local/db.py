@@ -32,6 +32,10 @@ ABORTED = "aborted"
 DONE_OK = (SUCCEEDED, CACHED)          # outputs available to dependents
 FINAL = (SUCCEEDED, CACHED, FAILED, SKIPPED, UPSTREAM_FAILED, ABORTED)
 
+# Columns added after the first release: (table, column, declaration), added when missing.
+_ADDED_COLUMNS = (("runs", "attempt_started", "REAL"),
+                  ("runs", "elapsed", "REAL NOT NULL DEFAULT 0"))
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -48,7 +52,9 @@ CREATE TABLE IF NOT EXISTS runs (
     options TEXT NOT NULL DEFAULT '{}',
     pid INTEGER,
     attempt INTEGER NOT NULL DEFAULT 1,
-    error TEXT
+    error TEXT,
+    attempt_started REAL,
+    elapsed REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -168,7 +174,47 @@ class RunRecord:
     pid: int | None
     attempt: int
     error: str | None
+    attempt_started: float | None = None   # when the latest attempt (--resume) began
+    elapsed: float = 0.0                   # run time of the earlier attempts
     steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        """Recorded as running, but its runner process is gone (killed with SIGKILL)."""
+        return self.state == RUNNING and self.pid is not None and not _pid_alive(self.pid)
+
+    def last_activity(self) -> float:
+        """The latest time recorded for this attempt: a step starting or ending."""
+        start = self.attempt_started or self.started
+        times = [t for s in self.steps for t in (s.started, s.ended) if t is not None]
+        return max([start, *times])
+
+    @property
+    def duration(self) -> float:
+        """Run time summed over attempts; an interrupted attempt counts until its last
+        recorded activity, a live one until now."""
+        start = self.attempt_started or self.started
+        if self.ended is not None:
+            end = self.ended
+        elif self.interrupted:
+            end = self.last_activity()
+        else:
+            end = time.time()
+        return self.elapsed + max(0.0, end - start)
+
+    def step_display_state(self, step: "StepRecord") -> str:
+        """A step's state for people: ``interrupted`` for a running step of a dead runner."""
+        if step.state == RUNNING and self.interrupted:
+            return "interrupted"
+        return step.display_state
+
+    def step_duration(self, step: "StepRecord") -> float | None:
+        """Finished steps: their run time; running ones: until now (None once interrupted)."""
+        if step.started is None:
+            return None
+        if step.ended is not None:
+            return step.ended - step.started
+        return None if self.interrupted or self.state != RUNNING else time.time() - step.started
 
     def step(self, name: str) -> StepRecord | None:
         for record in self.steps:
@@ -181,7 +227,7 @@ class RunRecord:
             "run_id": self.run_id, "project": self.project, "workflow": self.workflow,
             "state": self.state, "started": self.started, "ended": self.ended,
             "arguments": self.arguments, "artifact_path": self.artifact_path,
-            "attempt": self.attempt, "error": self.error,
+            "attempt": self.attempt, "error": self.error, "duration": self.duration,
         }
         if with_steps:
             data["steps"] = [s.to_json() for s in self.steps]
@@ -201,6 +247,19 @@ class RunsDB:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Upgrade a database written by an older flowc (columns are only ever added)."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            have = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column in have:
+                continue
+            try:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError as exc:  # another process added it meanwhile
+                if "duplicate column" not in str(exc):
+                    raise
 
     @classmethod
     def for_project(cls, base_dir: str) -> "RunsDB":
@@ -231,10 +290,10 @@ class RunsDB:
         now = time.time()
         statements = [(
             "INSERT INTO runs (run_id, project, workflow, state, started, arguments, "
-            "artifact_path, base_dir, workflow_path, ir, options, pid) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "artifact_path, base_dir, workflow_path, ir, options, pid, attempt_started) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (run_id, project, workflow, RUNNING, now, _dumps(arguments), artifact_path,
-             base_dir, workflow_path, ir, _dumps(options), os.getpid()))]
+             base_dir, workflow_path, ir, _dumps(options), os.getpid(), now))]
         for name, kind in steps:
             statements.append(("INSERT INTO steps (run_id, name, kind, state) VALUES (?,?,?,?)",
                                (run_id, name, kind, PENDING)))
@@ -242,9 +301,13 @@ class RunsDB:
 
     def restart_run(self, run_id: str, reset_steps: list[str]) -> None:
         """Mark a run running again (``--resume``) and reset the steps that will re-run
-        (their succeeded hyper-parameter iterations are kept for reuse)."""
+        (their succeeded hyper-parameter iterations are kept for reuse). The earlier
+        attempts' run time is kept in ``elapsed``; the time between attempts does not count."""
+        previous = self.get_run(run_id)
+        elapsed = previous.duration if previous is not None else 0.0
         statements = [("UPDATE runs SET state=?, ended=NULL, error=NULL, pid=?, "
-                       "attempt=attempt+1 WHERE run_id=?", (RUNNING, os.getpid(), run_id))]
+                       "attempt=attempt+1, attempt_started=?, elapsed=? WHERE run_id=?",
+                       (RUNNING, os.getpid(), time.time(), elapsed, run_id))]
         for name in reset_steps:
             statements.append((
                 "UPDATE steps SET state=?, reason=NULL, started=NULL, ended=NULL, error=NULL, "
@@ -373,7 +436,8 @@ def _run_from_row(row: sqlite3.Row) -> RunRecord:
                      artifact_path=row["artifact_path"], base_dir=row["base_dir"],
                      workflow_path=row["workflow_path"], ir=row["ir"],
                      options=_loads(row["options"], {}), pid=row["pid"],
-                     attempt=row["attempt"], error=row["error"])
+                     attempt=row["attempt"], error=row["error"],
+                     attempt_started=row["attempt_started"], elapsed=row["elapsed"] or 0.0)
 
 
 def _step_from_row(row: sqlite3.Row) -> StepRecord:
@@ -392,3 +456,15 @@ def _step_order(ir_text: str) -> dict[str, int]:
     except (ValueError, AttributeError):
         return {}
     return {s.get("name"): i for i, s in enumerate(steps)}
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -198,10 +198,11 @@ class Executor:
             self.db.finish_run(self.run_id, final,
                                error or (None if final == states.SUCCEEDED
                                          else self._failure_summary()))
-            self._emit(RunFinished(
-                self.run_id, state=final, duration=time.time() - self.started,
-                steps=tuple((r.name, r.display_state, r.duration)
-                            for r in self.db.get_run(self.run_id).steps),
+            finished = self.db.get_run(self.run_id)
+            assert finished is not None
+            self._emit(RunFinished(  # durations as `flowc runs` shows them (attempts summed)
+                self.run_id, state=final, duration=finished.duration,
+                steps=tuple((r.name, r.display_state, r.duration) for r in finished.steps),
                 error=error or (None if final == states.SUCCEEDED else self._failure_summary()),
                 artifact_dir=os.path.join(self.artifact_path, self.run_id)))
         record = self.db.get_run(self.run_id)

@@ -607,3 +607,12 @@ def test_lint_fc110_agrees_with_compile_fc436(tmp_path, body, fails):
     else:
         compile_file(str(tmp_path / "flow.py"))
         assert "FC110" not in lint_codes
+
+
+def test_handler_bound_by_an_import_compiles_and_lints_clean(tmp_path):
+    from flowc.backends.kfp import compile as compile_file
+
+    _write_flow(tmp_path, "    mlrun.run_function('reexport.py', handler='train')\n")
+    (tmp_path / "reexport.py").write_text("from h import train\n")
+    compile_file(str(tmp_path / "flow.py"))
+    assert "FC302" not in [d.code for d in lint(tmp_path / "flow.py")]

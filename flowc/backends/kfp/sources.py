@@ -144,10 +144,26 @@ def _check_handler_defined(step: ir.Step, path: str, handler: str) -> None:
                          hint="fix the syntax error in the function's source file") from None
     names = [node.name for node in tree.body
              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if handler in names:
-        return
+    if handler in names or handler in other_top_level_names(tree):
+        return  # a handler imported or assigned at top level still exists when the step runs
     close = difflib.get_close_matches(handler, names, n=1)
     raise FlowcError(f"step {step.name!r}: handler {handler!r} is not a function in "
                      f"{os.path.basename(path)}", code="FC302", location=step.location,
                      hint=f"did you mean {close[0]!r}?" if close else
                      f"functions there: {', '.join(names) or 'none'}")
+
+
+def other_top_level_names(tree) -> set[str]:
+    """Names a module binds at top level other than by ``def``: imports, assignments, classes."""
+    import ast
+
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names

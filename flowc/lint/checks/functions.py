@@ -81,7 +81,8 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                               loc or where())
             continue
         handler = step.handler or ref.handler
-        if info is None and handler and ref.url.endswith(".py"):
+        if info is None and handler and ref.url.endswith(".py") \
+                and not _bound_otherwise(ctx, path, handler):
             from ...compiler.handlers import list_functions
 
             names = list_functions(path)
@@ -90,6 +91,15 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
                           _handler_location(ctx, step, where()),
                           hint=f"did you mean {close[0]!r}?" if close else
                           f"functions there: {', '.join(names) or 'none'}")
+
+
+def _bound_otherwise(ctx: WorkflowContext, path: str, name: str) -> bool:
+    """True when the source binds ``name`` at top level by an import, class or assignment
+    (the step still finds it; `flowc compile` accepts it the same way)."""
+    from ...backends.kfp.sources import other_top_level_names
+
+    tree = ctx.tree(path)
+    return tree is not None and name in other_top_level_names(tree)
 
 
 def _handler_location(ctx: WorkflowContext, step: Step, default: Location) -> Location:

@@ -133,6 +133,33 @@ def pipeline(limit: float = 1.0):
     assert "score=NaN" in invoke("runs", "show", run_id).output  # text keeps the value
 
 
+def test_project_option_everywhere_and_in_the_printed_hints(flow, tmp_path_factory, monkeypatch):
+    import shlex
+
+    flow.write("project.yaml", "kind: project\nmetadata: {name: px}\nspec:\n  workflows:\n"
+                               "  - {name: main, path: flow.py}\n")
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    result = invoke("run", "-w", "main", "-p", flow.dir, "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    run_id = result.stdout.strip().splitlines()[-1].split()[1]
+    where = [line for line in result.stdout.splitlines() if line.startswith("artifacts: ")][0]
+    details = where.split("details: ")[1].split(";")[0]
+    logs_hint = where.split("logs: ")[1].rstrip(")")
+    assert details.startswith(f"flowc runs show {run_id} -p ")
+    for hint in (details, logs_hint):  # the printed commands work from here
+        shown = invoke(*shlex.split(hint)[1:])
+        assert shown.exit_code == 0, (hint, shown.output)
+        assert run_id in shown.output or "saying" in shown.output
+    for args in (["runs", "show", run_id, "-p", flow.dir], ["runs", "-p", flow.dir, "show", run_id],
+                 ["runs", "show", run_id, "--project", flow.dir, "--format", "json"],
+                 ["logs", run_id, "-p", flow.dir], ["runs", "-p", flow.dir],
+                 ["plan", "-w", "main", "-p", flow.dir]):
+        assert invoke(*args).exit_code == 0, args
+    monkeypatch.chdir(flow.dir)  # inside the project: no -p in the hint
+    again = invoke("run", "-w", "main", "--progress", "plain")
+    assert "-p " not in again.stdout and "(details: flowc runs show " in again.stdout
+
+
 def test_run_refuses_unknown_resume_and_bad_usage(flow):
     result = invoke("run", "--resume", "does-not-exist")
     assert result.exit_code == 2 and "no run" in result.output

@@ -143,13 +143,15 @@ def runs(ctx, project_dir, fmt, limit):
 
 @runs.command("show")
 @click.argument("run_id")
+@click.option("-p", "--project", "project_dir", metavar="DIR",
+              type=click.Path(file_okay=False), help="The project folder (default: nearest).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None)
 @click.pass_context
-def show(ctx, run_id, fmt):
+def show(ctx, run_id, project_dir, fmt):
     """Show one run: its steps, states, timings, results and artifacts."""
     with user_errors():
         fmt = fmt or ctx.obj.get("format") or "text"
-        db = _open_db(ctx.obj.get("project_dir"))
+        db = _open_db(project_dir or ctx.obj.get("project_dir"))
         record = db.get_run(run_id)
         if record is None:
             raise FlowcError(f"no run {run_id!r} in {db.path}", code="FC022",

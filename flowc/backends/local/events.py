@@ -69,6 +69,7 @@ class RunFinished(Event):
     steps: tuple[tuple[str, str, float | None], ...]   # (name, display state, duration)
     error: str | None = None
     artifact_dir: str | None = None                    # <artifact-path>/<run-id>
+    base_dir: str | None = None                        # the project folder (runs database)
 
 
 Listener = Callable[[Event], None]

@@ -204,7 +204,8 @@ class Executor:
                 self.run_id, state=final, duration=finished.duration,
                 steps=tuple((r.name, r.display_state, r.duration) for r in finished.steps),
                 error=error or (None if final == states.SUCCEEDED else self._failure_summary()),
-                artifact_dir=os.path.join(self.artifact_path, self.run_id)))
+                artifact_dir=os.path.join(self.artifact_path, self.run_id),
+                base_dir=self.base_dir))
         record = self.db.get_run(self.run_id)
         assert record is not None
         return record

@@ -48,8 +48,27 @@ def final_line(event: RunFinished) -> str:
 
 
 def where_line(event: RunFinished) -> str:
-    return (f"artifacts: {event.artifact_dir}  (details: flowc runs show {event.run_id}; "
-            f"logs: flowc logs {event.run_id})")
+    project = project_option(event.base_dir)
+    return (f"artifacts: {event.artifact_dir}  (details: flowc runs show {event.run_id}"
+            f"{project}; logs: flowc logs {event.run_id}{project})")
+
+
+def project_option(base_dir: str | None, cwd: str | None = None) -> str:
+    """`` -p DIR`` when ``flowc runs``/``logs`` run in ``cwd`` would not find ``base_dir``'s
+    runs database by themselves (they look for the nearest project.yaml, else use cwd)."""
+    import shlex
+
+    from ...project import find_project_dir
+
+    if not base_dir:
+        return ""
+    cwd = cwd or os.getcwd()
+    found = find_project_dir(cwd) or cwd
+    if os.path.realpath(found) == os.path.realpath(base_dir):
+        return ""
+    relative = os.path.relpath(base_dir, cwd)
+    shown = base_dir if relative.startswith("..") else relative
+    return f" -p {shlex.quote(shown)}"
 
 
 def _escape(text: str) -> str:

@@ -138,8 +138,9 @@ def _check_handler_defined(step: ir.Step, path: str, handler: str) -> None:
         tree = ast.parse(text, filename=path)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
+        why = getattr(exc, "msg", None) or str(exc)
         raise FlowcError(f"step {step.name!r}: cannot read handlers of {os.path.basename(path)}"
-                         f"{f' (line {line})' if line else ''}: {exc}", code="FC306",
+                         f"{f' (line {line})' if line else ''}: {why}", code="FC306",
                          location=step.location,
                          hint="fix the syntax error in the function's source file") from None
     names = [node.name for node in tree.body

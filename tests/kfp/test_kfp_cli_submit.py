@@ -121,6 +121,20 @@ def test_unlowerable_workflow_exits_2_at_the_users_line(cli, project):
     assert "flow.py:6" in stderr and "FC219" in stderr and "Traceback" not in stderr
 
 
+def test_missing_handler_exits_2_with_lint_code(cli, project):
+    (project / "flow.py").write_text(textwrap.dedent("""\
+        import mlrun
+
+
+        def pipeline():
+            mlrun.run_function("steps", handler="prepare")
+        """))
+    code, stdout, stderr = cli("compile", str(project / "flow.py"))
+    assert code == 2 and not stdout
+    assert "flow.py:5:5: FC302" in stderr and "'prepare'" in stderr
+    assert "Traceback" not in stderr
+
+
 def test_seed_example_compiles_and_matches_its_dag(cli, tmp_path):
     iris = os.path.join(EXAMPLES, "iris")
     if not os.path.exists(os.path.join(iris, "workflow.py")):

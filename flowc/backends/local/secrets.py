@@ -9,6 +9,7 @@ results, errors, iteration tables, step logs.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Callable
 
 from ...evaluate import EvaluationError
@@ -76,22 +77,67 @@ class Secrets:
             os.replace(tmp, path)
 
 
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
 def read_secrets_file(path: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines (``#`` comments, optional quotes); never logged or recorded."""
-    from ...diagnostics import FlowcError
+    """Secrets from a dotenv-style file; never logged or recorded.
+
+    One ``KEY=VALUE`` a line, optionally prefixed with ``export``; ``#`` starts a comment
+    line or (after a space) an inline comment of an unquoted value; values may be quoted:
+    ``'...'`` literally, ``"..."`` with ``\\"``, ``\\\\``, ``\\n``, ``\\t`` escapes.
+    """
+    from ...diagnostics import FlowcError, Location
 
     values: dict[str, str] = {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key, sep, value = line.partition("=")
-            if not sep or not key.strip():
-                raise FlowcError(f"{path}:{number}: expected KEY=VALUE", code="FC021",
-                                 hint="one secret per line, e.g. TOKEN=abc")
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            values[key.strip()] = value
+            try:
+                parsed = _parse_line(line)
+            except ValueError as exc:
+                raise FlowcError(str(exc), code="FC021",
+                                 location=Location(file=path, line=number),
+                                 hint="one secret per line, e.g. TOKEN=abc or "
+                                      "export TOKEN=\"abc\"") from None
+            if parsed is not None:
+                values[parsed[0]] = parsed[1]
     return values
+
+
+def _parse_line(line: str) -> tuple[str, str] | None:
+    """``(key, value)`` of one dotenv line, None for a blank or comment line."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    if text.startswith("export") and text[6:7].isspace():
+        text = text[6:].lstrip()
+    key, sep, rest = text.partition("=")
+    key = key.strip()
+    if not sep or not _KEY.fullmatch(key):
+        raise ValueError("expected KEY=VALUE")
+    rest = rest.strip()
+    if rest[:1] in ("'", '"'):
+        value, after = _quoted(rest)
+        if after.strip() and not after.strip().startswith("#"):
+            raise ValueError(f"unexpected text after the quoted value of {key}")
+        return key, value
+    comment = re.search(r"\s#", rest)
+    return key, (rest[:comment.start()] if comment else rest).strip()
+
+
+def _quoted(text: str) -> tuple[str, str]:
+    """The value of a quoted string at the start of ``text`` and the text after it."""
+    quote, out, i = text[0], [], 1
+    while i < len(text):
+        char = text[i]
+        if char == quote:
+            return "".join(out), text[i + 1:]
+        if char == "\\" and quote == '"' and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append(_ESCAPES.get(nxt, "\\" + nxt))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    raise ValueError(f"unterminated {quote} quote (values are one line)")

@@ -160,6 +160,50 @@ def test_project_option_everywhere_and_in_the_printed_hints(flow, tmp_path_facto
     assert "-p " not in again.stdout and "(details: flowc runs show " in again.stdout
 
 
+def test_run_prints_param_lint_findings_as_warnings_and_runs_anyway(flow):
+    flow.write("typo.py", """
+import flowc as fc
+
+def pipeline():
+    fc.run_function("steps.py", handler="add", name="a", params={"x": 1, "yy": 2})
+    fc.run_function("steps.py", handler="add", name="b", params={"x": "one"})
+    fc.run_function("steps.py", handler="add", name="c", params={"x": 1, "zz": 2})  # noqa: FC216
+    fc.run_function("steps.py", handler="ad", name="d", params={"x": 1})
+""")
+    result = invoke("run", "typo.py", "--progress", "plain")
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        "warning: typo.py:4:74: FC216 handler 'add' has no parameter 'yy'",
+        "warning: typo.py:5:66: FC218 the value 'one' for 'x' is a str, but add() annotates it "
+        "as int",
+        "warning: typo.py:7:41: FC302 handler 'ad' is not a function in steps.py",
+    ]
+    assert "hint: did you mean 'y'?" in result.stderr
+    assert "step 'a' SUCCEEDED" in result.stderr  # the warnings do not stop the run
+    assert result.exit_code == 1 and "step 'd' FAILED" in result.stderr
+    flow.write("unknown.py", """
+import flowc as fc
+
+def pipeline():
+    fc.run_function("nosuch", params={"x": 1})
+""")
+    refused = invoke("run", "unknown.py", "--progress", "plain")
+    assert refused.exit_code == 2
+    assert refused.stderr.count("FC301") == 1  # the run's error, not a warning too
+    assert "warning:" not in refused.stderr
+
+
+def test_a_failing_lint_check_never_stops_a_run(flow, monkeypatch):
+    from flowc.lint import checks
+
+    def broken(ctx):
+        raise RuntimeError("lint bug")
+
+    monkeypatch.setattr(checks, "CHECKS", [*checks.CHECKS, (("FC216",), broken)])
+    result = invoke("run", "flow.py", "--progress", "quiet")
+    assert result.exit_code == 0 and "warning" not in result.stderr
+
+
 def test_run_refuses_unknown_resume_and_bad_usage(flow):
     result = invoke("run", "--resume", "does-not-exist")
     assert result.exit_code == 2 and "no run" in result.output

@@ -100,7 +100,11 @@ def run(target, workflow_name, project_dir, arguments, max_parallel, artifact_pa
             status = resume_run(_project_dir(project_dir), resume_id, options=options,
                                 progress=progress, dirty=dirty, secrets_file=secrets_file)
         else:
+            from .prerun import format_warning, run_warnings
+
             loaded = load_target(target, workflow_name, project_dir, arguments)
+            for diag in run_warnings(loaded):
+                click.echo(format_warning(diag), err=True)
             status = run_loaded(loaded, options=options, progress=progress, dirty=dirty,
                                 secrets_file=secrets_file)
     if status.state == "aborted":

@@ -118,6 +118,20 @@ def list_functions(path: str) -> list[str]:
     return list(_parse(path))
 
 
+def other_top_level_names(tree) -> set[str]:
+    """Names a module binds at top level other than by ``def``: imports, assignments, classes."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
 def _annotation(node: ast.expr | None) -> str | None:
     if node is None:
         return None

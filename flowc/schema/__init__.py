@@ -125,6 +125,8 @@ def validate_project(data: Any, path: str, text: str) -> None:
     error = jsonschema.exceptions.best_match(errors)
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     line, col = yaml_line(text, tuple(error.absolute_path))
+    if not error.absolute_path:  # the whole document is wrong (empty, a list, ...)
+        line, col = 1, 1
     raise ProjectError(f"invalid project.yaml at {where}: {error.message}", code="FC014",
                        location=Location(file=path, line=line, col=col),
                        hint="see MLRun's project.yaml shape: kind: project, metadata.name, "

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from ... import ir
+from ...compiler.handlers import other_top_level_names
 from ...diagnostics import FlowcError
 
 
@@ -152,19 +153,3 @@ def _check_handler_defined(step: ir.Step, path: str, handler: str) -> None:
                      f"{os.path.basename(path)}", code="FC302", location=step.location,
                      hint=f"did you mean {close[0]!r}?" if close else
                      f"functions there: {', '.join(names) or 'none'}")
-
-
-def other_top_level_names(tree) -> set[str]:
-    """Names a module binds at top level other than by ``def``: imports, assignments, classes."""
-    import ast
-
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names

@@ -96,7 +96,7 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
 def _bound_otherwise(ctx: WorkflowContext, path: str, name: str) -> bool:
     """True when the source binds ``name`` at top level by an import, class or assignment
     (the step still finds it; `flowc compile` accepts it the same way)."""
-    from ...backends.kfp.sources import other_top_level_names
+    from ...compiler.handlers import other_top_level_names
 
     tree = ctx.tree(path)
     return tree is not None and name in other_top_level_names(tree)

@@ -73,7 +73,8 @@ def test_run_exit_status_and_json_progress(flow):
     flow.write("bad.py", FLOW.replace('handler="say", name="c"', 'handler="boom", name="c"'))
     result = invoke("run", "bad.py", "--progress", "json")
     assert result.exit_code == 1
-    events = [json.loads(line) for line in result.output.splitlines()]
+    assert "FC216" in result.stderr  # boom() takes no 'word': a warning, on stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert "StepFailed" in kinds and kinds.count("StepSucceeded") == 2

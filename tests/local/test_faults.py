@@ -77,6 +77,11 @@ def test_resume_after_runner_killed_with_sigkill(project):
     listing = subprocess.run([sys.executable, "-m", "flowc.cli", "runs", "--format", "json"],
                              cwd=project.dir, capture_output=True, text=True, check=True)
     assert json.loads(listing.stdout)[0]["state"] == "interrupted"
+    shown = [json.loads(subprocess.run(
+        [sys.executable, "-m", "flowc.cli", "runs", "show", run_id, "--format", "json"],
+        cwd=project.dir, capture_output=True, text=True, check=True).stdout) for _ in range(2)]
+    assert shown[0]["duration"] == shown[1]["duration"]  # no longer grows
+    assert [s["state"] for s in shown[0]["steps"]] == ["succeeded", "interrupted", "pending"]
 
     # resume uses the recorded IR (slow keeps seconds=30), so make nap fast in the code
     steps = os.path.join(project.dir, "steps.py")

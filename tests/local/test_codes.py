@@ -93,3 +93,15 @@ def test_every_code_the_local_engine_raises_is_in_the_catalogue():
                 found.update(re.findall(r'code="(FC\d{3})"', handle.read()))
     assert found, "no codes found: the scan is broken"
     assert sorted(found - set(RULES)) == []
+
+
+def test_unknown_function_without_a_project_says_so(project):
+    loaded = project.load("""
+        def pipeline():
+            fc.run_function("train", params={"x": 1})
+        """)
+    with pytest.raises(FlowcError) as info:
+        build_plan(loaded.workflow, loaded.arguments, loaded.base_dir)
+    assert info.value.diagnostic.code == "FC301"
+    assert "not in a project (no project.yaml)" in info.value.diagnostic.message
+    assert "project.set_function" in info.value.diagnostic.hint

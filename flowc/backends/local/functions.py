@@ -74,7 +74,9 @@ def _no_code_error(step: ir.Step, base_dir: str) -> FlowcError:
                           code="FC303", location=step.location,
                           hint="give the function a .py file in project.yaml")
     close = difflib.get_close_matches(name, known, n=1)
-    return FlowcError(f"step {step.name!r}: function {name!r} is not in the project nor on the "
+    where = ("the project" if os.path.isfile(os.path.join(base_dir, "project.yaml"))
+             else "a project (no project.yaml)")
+    return FlowcError(f"step {step.name!r}: function {name!r} is not in {where} nor on the "
                       "hub", code="FC301", location=step.location,
                       hint=f"did you mean {close[0]!r}?" if close else
                       "add it to project.yaml (project.set_function) or import it with "

@@ -342,6 +342,25 @@ def login(context, token: str):
     assert "auth failed for ***" in project.step_rows(status.run_id)["l"]["error"]
 
 
+def test_overlapping_in_process_runs_mask_the_console_until_the_last_one_ends(capsys):
+    import sys
+
+    from flowc.backends.local import launch
+
+    original = sys.stdout
+    first, second = (lambda t: t.replace("alpha", "***")), (lambda t: t.replace("beta", "***"))
+    launch._mask_console(first)
+    launch._mask_console(second)
+    print("alpha beta")
+    launch._unmask_console(first)  # ends before the other run
+    print("alpha beta")
+    assert sys.stdout is not original
+    launch._unmask_console(second)
+    assert sys.stdout is original
+    print("alpha beta")
+    assert capsys.readouterr().out.splitlines() == ["*** ***", "alpha ***", "alpha beta"]
+
+
 def test_store_uri_input_resolves_to_the_newest_logged_artifact(project):
     project.run(f"""
     def pipeline():

@@ -265,18 +265,47 @@ class SubprocessLauncher(Launcher):
 
 
 class _RedactingStream:
-    """A text stream that masks secret values before they reach the wrapped stream."""
+    """A text stream that masks the secret values of every active run before writing."""
 
-    def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._redact = redact
 
     def write(self, text: str) -> int:
-        self._stream.write(self._redact(text) if isinstance(text, str) else text)
+        if isinstance(text, str):
+            for redact in list(_console_redactors):
+                text = redact(text)
+        self._stream.write(text)
         return len(text)
 
     def __getattr__(self, name: str):  # flush, isatty, encoding, fileno, ...
         return getattr(self._stream, name)
+
+
+# In-process runs mask their secrets on the console: one wrapper around sys.stdout/stderr,
+# installed while at least one such run is active (runs may overlap: project.run(watch=False)).
+_console_redactors: list[Callable[[str], str]] = []
+_console_saved: tuple[TextIO, TextIO] | None = None
+_console_lock = threading.Lock()
+
+
+def _mask_console(redact: Callable[[str], str]) -> None:
+    global _console_saved
+    with _console_lock:
+        if not _console_redactors:
+            _console_saved = (sys.stdout, sys.stderr)
+            sys.stdout = _RedactingStream(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _RedactingStream(sys.stderr)  # type: ignore[assignment]
+        _console_redactors.append(redact)
+
+
+def _unmask_console(redact: Callable[[str], str]) -> None:
+    global _console_saved
+    with _console_lock:
+        if redact in _console_redactors:
+            _console_redactors.remove(redact)
+            if not _console_redactors and _console_saved is not None:
+                sys.stdout, sys.stderr = _console_saved
+                _console_saved = None
 
 
 class InProcessLauncher(Launcher):
@@ -292,21 +321,15 @@ class InProcessLauncher(Launcher):
     def __init__(self) -> None:
         self._resolver = None
         self._lock = threading.Lock()
-        self._saved_streams: tuple[TextIO, TextIO] | None = None
-
-    def _mask_console(self) -> None:
-        if self.redact is None or self._saved_streams is not None:
-            return
-        self._saved_streams = (sys.stdout, sys.stderr)
-        sys.stdout = _RedactingStream(sys.stdout, self.redact)  # type: ignore[assignment]
-        sys.stderr = _RedactingStream(sys.stderr, self.redact)  # type: ignore[assignment]
+        self._masking: Callable[[str], str] | None = None
 
     def run(self, job: Job) -> dict:
         from ...runtime.core import StepCall, StepFailed, execute
 
         with self._lock:
-            self._mask_console()
-
+            if self.redact is not None and self._masking is None:
+                self._masking = self.redact
+                _mask_console(self._masking)
         if self._resolver is None and job.env.get("FLOWC_RUNS_DB"):
             from ...runtime.dataitem import register_store_resolver
             from .store import db_resolver
@@ -324,9 +347,9 @@ class InProcessLauncher(Launcher):
 
     def close(self) -> None:
         with self._lock:
-            if self._saved_streams is not None:
-                sys.stdout, sys.stderr = self._saved_streams
-                self._saved_streams = None
+            if self._masking is not None:
+                _unmask_console(self._masking)
+                self._masking = None
         if self._resolver is not None:
             from ...runtime.dataitem import unregister_store_resolver
 

@@ -275,3 +275,14 @@ def test_a_database_from_an_older_flowc_gains_the_new_columns(tmp_path):
     record = RunsDB(str(path)).get_run("old")
     assert record.duration == 5 and record.elapsed == 0
     RunsDB(str(path))  # opening it again changes nothing
+
+
+def test_notifications_report_the_summed_duration_of_a_resumed_run():
+    from flowc.backends.local.db import RunRecord
+    from flowc.backends.local.notify import run_summary
+
+    record = RunRecord(run_id="r", project=None, workflow="w", state="succeeded", started=100.0,
+                       ended=1003.0, arguments={}, artifact_path="/a", base_dir="/b",
+                       workflow_path=None, ir="{}", options={}, pid=None, attempt=2, error=None,
+                       attempt_started=1000.0, elapsed=4.0)
+    assert run_summary(record)["duration"] == 7.0  # 4 s before, 3 s now; not the 903 s span

@@ -22,7 +22,7 @@ def run_summary(record) -> dict[str, Any]:
     return {
         "run_id": record.run_id, "project": record.project, "workflow": record.workflow,
         "state": record.state, "started": record.started, "ended": record.ended,
-        "duration": (record.ended - record.started) if record.ended else None,
+        "duration": record.duration if record.ended else None,  # attempts summed
         "error": record.error,
         "steps": [{"name": s.name, "state": s.state, "reason": s.reason,
                    "duration": s.duration, "error": s.error,

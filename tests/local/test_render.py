@@ -108,3 +108,13 @@ def test_progress_rich_without_rich_falls_back_to_plain_with_a_warning(project, 
     assert "Traceback" not in result.output
     assert " step 's' SUCCEEDED" in result.stderr  # the plain renderer took over
     assert " succeeded in " in result.stdout.strip().splitlines()[-1]
+
+
+def test_auto_progress_without_rich_is_plain_and_quiet_about_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "rich", None)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert isinstance(make_renderer("auto"), PlainRenderer)
+    assert isinstance(make_renderer("rich"), PlainRenderer)
+    assert capsys.readouterr().err.count("flowc[progress]") == 1  # only the explicit request

@@ -173,12 +173,10 @@ def pipeline():
 """)
     result = invoke("run", "typo.py", "--progress", "plain")
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
-    assert warnings == [
-        "warning: typo.py:4:74: FC216 handler 'add' has no parameter 'yy'",
-        "warning: typo.py:5:66: FC218 the value 'one' for 'x' is a str, but add() annotates it "
-        "as int",
-        "warning: typo.py:7:41: FC302 handler 'ad' is not a function in steps.py",
-    ]
+    # lint owns the wording; the run shows each finding once, located, in file order
+    assert [w.split(" ")[1:3] for w in warnings] == [
+        ["typo.py:4:74:", "FC216"], ["typo.py:5:66:", "FC218"], ["typo.py:7:41:", "FC302"]]
+    assert "'yy'" in warnings[0] and "'ad'" in warnings[2]
     assert "hint: did you mean 'y'?" in result.stderr
     assert "step 'a' SUCCEEDED" in result.stderr  # the warnings do not stop the run
     assert result.exit_code == 1 and "step 'd' FAILED" in result.stderr

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, Location, Severity
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+_T = "trace"
+_B = "backend"  # raised by compile/run/the CLI, not reported by lint
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,8 @@ _RULES = [
          "The step's handler is not a top-level function in the function's source file.",
          "Fix the handler name or define the function in the source file."),
     Rule("FC303", "function-source-missing", E, "The function's source file does not exist",
-         "The function's `url` points at a file that does not exist under the project folder.",
+         "The function's `url` points at a file that does not exist under the project folder, "
+         "or its project entry has no `url` at all.",
          "Fix the path in project.yaml, relative to the project folder."),
     Rule("FC304", "unused-built-image", W, "A built image is never used",
          "A build step produces an image, but no step uses it: neither through the build's "
@@ -124,6 +127,10 @@ _RULES = [
     Rule("FC305", "deploy-without-models", W, "A deploy step has no models",
          "A serving function is deployed with no `models=[...]`, so the endpoint serves nothing.",
          "Pass `models=[{\"key\": ..., \"model_path\": ...}]` to `deploy_function`."),
+    Rule("FC307", "function-source-not-python", E, "The function's source is not a Python file",
+         "The local engine and KFP run handlers from `.py` files; this function's url names "
+         "something else (a YAML file without code, a folder, ...).",
+         "Point the function's url at the .py file that holds its handler.", _B),
     Rule("FC306", "unreadable-handler-source", E, "The function's source cannot be parsed",
          "flowc reads handlers statically with `ast` (never importing them); this source file has "
          "a syntax error, so the function would fail to load in the step too.",
@@ -209,8 +216,6 @@ _RULES = [
 
 # Codes the loader and tracer emit (flowc/compiler, flowc/schema, flowc/project.py). Lint
 # reports them as they come; they are listed so that selection, --explain and SARIF know them.
-_T = "trace"
-_B = "backend"  # raised by compile/run/the CLI, not reported by lint
 _RULES += [
     Rule("FC001", "workflow-not-found", E, "The workflow file or target cannot be found",
          "The path, handler or project workflow named does not exist.",

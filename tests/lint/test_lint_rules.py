@@ -146,3 +146,16 @@ def test_ir_unused_output_only_on_consumed_steps(tmp_path):
     ))
     found = [d.message for d in _ir_lint(wf, tmp_path) if d.code == "FC108"]
     assert len(found) == 2 and "'typo' of step 'a'" in found[0] and "'stats'" in found[1]
+
+
+def test_project_function_without_url_is_fc303_not_fc301(tmp_path):
+    """Lint and the local engine agree: the function exists in the project, its source does not."""
+    (tmp_path / "project.yaml").write_text(
+        "kind: project\nmetadata: {name: p}\nspec:\n  functions:\n  - {name: prep}\n"
+        "  workflows:\n  - {name: main, path: flow.py}\n")
+    (tmp_path / "flow.py").write_text("import mlrun\n\ndef pipeline():\n"
+                                      "    mlrun.run_function('prep')\n")
+    from flowc.lint.runner import lint_paths
+
+    codes = [d.code for d in lint_paths([str(tmp_path / "flow.py")]).diagnostics]
+    assert "FC303" in codes and "FC301" not in codes

@@ -56,7 +56,7 @@ def resolve_function(step: ir.Step, base_dir: str) -> ResolvedFunction:
                          hint="fix the function's url (it is relative to the project folder)")
     if not path.endswith(".py"):
         raise FlowcError(f"step {step.name!r}: the local engine runs Python files; {url} is not "
-                         "one", code="FC306", location=step.location,
+                         "one", code="FC307", location=step.location,
                          hint="point the function's url at the .py file holding its handler")
     return ResolvedFunction(name=fn.name, kind=fn.kind, url=url, handler=handler,
                             source_file=path, requirements=tuple(fn.requirements))

@@ -45,6 +45,12 @@ def functions_and_handlers(ctx: WorkflowContext) -> Iterator[Diagnostic]:
         def where(step=step):  # located only when there is a finding
             return _first_arg_location(ctx, step)
 
+        if not ref.url and ref.name in project_functions:
+            yield finding("FC303", f"function {ref.name!r} has no source: its project entry "
+                          "has no url", where(),
+                          hint="set url: <file>.py (or hub://NAME) on the function in "
+                               "project.yaml")
+            continue
         if not ref.url:
             close = difflib.get_close_matches(ref.name, project_functions, n=1)
             hint = (f"did you mean {close[0]!r}?" if close else

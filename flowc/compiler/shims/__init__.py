@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 # module name a workflow imports -> flowc module that stands in for it
 SHIMS = {
@@ -40,3 +40,18 @@ def installed() -> Iterator[None]:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+
+
+def unsupported(module: str, hint: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that turns any missing name into a located FC016 error."""
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        from ...diagnostics import TraceError
+        from ..values import user_location
+
+        raise TraceError(f"{module}.{name} is not supported inside flowc workflow files",
+                         code="FC016", location=user_location(), hint=hint)
+
+    return __getattr__

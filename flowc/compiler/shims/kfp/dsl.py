@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ...dsl import Condition
+from .. import unsupported
 
 If = Condition
 
@@ -24,13 +25,6 @@ def pipeline(func: Callable | None = None, *, name: str | None = None, descripti
     return mark(func) if func is not None else mark
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from ....diagnostics import TraceError
-    from ...values import user_location
-
-    raise TraceError(
-        f"kfp.dsl.{name} is not supported in flowc workflow files",
-        code="FC016", location=user_location(),
-        hint="flowc supports @dsl.pipeline and dsl.Condition; write steps with run_function()")
+__getattr__ = unsupported(
+    "kfp.dsl",
+    "flowc supports @dsl.pipeline and dsl.Condition; write steps with run_function()")

@@ -16,6 +16,7 @@ from ...dsl import (  # noqa: F401  (re-exported MLRun names)
 )
 from . import model, platforms, projects  # noqa: F401
 from .platforms import auto_mount, mount_v3io  # noqa: F401
+from .. import unsupported
 
 __version__ = "0.0.0+flowc"
 
@@ -39,15 +40,7 @@ def load_project(context: str = "./", **kwargs: Any):
     return _load(context, **kwargs)
 
 
-def __getattr__(name: str) -> Any:
-    if name.startswith("__"):
-        raise AttributeError(name)
-    from ....diagnostics import TraceError
-    from ...values import user_location
-
-    raise TraceError(
-        f"mlrun.{name} is not supported inside flowc workflow files",
-        code="FC016", location=user_location(),
-        hint="workflows may use run_function, build_function, deploy_function, "
-             "import_function, get_current_project and mlrun.model's HyperParamOptions / "
-             "EntrypointParam")
+__getattr__ = unsupported(
+    "mlrun",
+    "workflows may use run_function, build_function, deploy_function, import_function, "
+    "get_current_project and mlrun.model's HyperParamOptions / EntrypointParam")

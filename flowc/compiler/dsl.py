@@ -147,6 +147,20 @@ class StepHandle:
                 self.step.after_sites[item.step.name] = site
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        # KFP op settings MLRun workflows chain onto steps (.set_env, .set_gpu_limit,
+        # .add_pod_label, ...): accepted, noted as FC442, not applied.
+        if name.startswith(("set_", "add_")):
+            def ignored(*_: Any, **__: Any) -> "StepHandle":
+                self.state.warn("FC442", f".{name}() is a KFP op setting that flowc does not "
+                                "apply; it is ignored", ctx.call_site(),
+                                hint="remove it, or set it on the compiled pipeline")
+                return self
+
+            return ignored
+        raise AttributeError(f"step handles have no attribute {name!r} (they offer .outputs, "
+                             ".output(name), .after(*steps))")
+
     def apply(self, modifier: Any) -> "StepHandle":
         """MLRun/KFP op modifiers (``auto_mount()``, ``mount_v3io()``) are noted and ignored."""
         name = getattr(modifier, "name", None) or type(modifier).__name__
@@ -643,6 +657,16 @@ class TracedProject:
         from ..project import artifact_uri
 
         return artifact_uri(self.name, key, category, tag, iter)
+
+    # MLRun 1.x workflows call the DSL through the project object as well.
+    def run_function(self, function: Any, *args: Any, **kwargs: Any) -> StepHandle:
+        return run_function(function, *args, **kwargs)
+
+    def build_function(self, function: Any, *args: Any, **kwargs: Any) -> StepHandle:
+        return build_function(function, *args, **kwargs)
+
+    def deploy_function(self, function: Any, *args: Any, **kwargs: Any) -> StepHandle:
+        return deploy_function(function, *args, **kwargs)
 
     def get_function(self, key: str, **_: Any) -> FunctionHandle:
         project = self._state.project

@@ -336,3 +336,24 @@ def pipeline():
     assert [s.name for s in loaded.workflow.steps] == ["a", "b"]
     assert [(d.code, d.location.line) for d in loaded.diagnostics] == [("FC442", 5),
                                                                        ("FC442", 6)]
+
+
+def test_project_methods_and_kfp_op_settings_trace(trace_file):
+    loaded = trace_file("""
+import mlrun
+from kfp import dsl
+
+@dsl.pipeline(name="p")
+def pipeline():
+    project = mlrun.get_current_project()
+    data = project.run_function("prep", outputs=["data"]).set_env("A", "1")
+    project.build_function("train")
+    project.run_function("train", inputs={"d": data.outputs["data"]}).set_gpu_limit(1)
+    project.deploy_function(project.get_function("serve"), models=[])
+""")
+    wf = loaded.workflow
+    assert [(s.name, s.kind) for s in wf.steps] == [
+        ("prep", "run"), ("build-train", "build"), ("train", "run"), ("deploy-serve", "deploy")]
+    assert sorted(d.message.split("(")[0] for d in loaded.diagnostics) == [".set_env", ".set_gpu_limit"]
+    with pytest.raises(TraceError, match="step handles have no attribute 'aftr'"):
+        trace_file(HEADER + "def pipeline():\n    fc.run_function('a').aftr()\n")

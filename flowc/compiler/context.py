@@ -91,6 +91,7 @@ class TraceState:
     used_names: set[str] = field(default_factory=set)
     next_suffix: dict[str, int] = field(default_factory=dict)
     conditions: list[Value] = field(default_factory=list)
+    condition_blocks: list = field(default_factory=list)  # the open Condition objects
     # function name -> build step that produced its image (later runs use that image)
     built_images: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -170,7 +171,7 @@ def deactivate(token) -> None:
 def call_site() -> CallSite:
     """The innermost frame outside the flowc package: the user's DSL call."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_FLOWC_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith((_FLOWC_DIR, "<frozen")):
         frame = frame.f_back
     if frame is None:  # pragma: no cover - only when called from flowc itself
         return CallSite(file="<unknown>")

@@ -60,15 +60,89 @@ class EntrypointParam:
         return data
 
 
+class _Ignored:
+    """What MLRun runtime configuration returns while tracing (``fn.spec``,
+    ``fn.set_topology(...)``, ``graph.to(...)``): accepts any attribute, call or assignment.
+    flowc notes the first use on the function (FC442) and applies none of it."""
+
+    def __init__(self, what: str) -> None:
+        object.__setattr__(self, "_what", what)
+
+    def __getattr__(self, name: str) -> "_Ignored":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Ignored(f"{self._what}.{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pass
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_Ignored":
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ignored {self._what}>"
+
+
 @dataclass
 class FunctionHandle:
-    """A function imported with :func:`import_function` (or a project function by name)."""
+    """A function imported with :func:`import_function` (or a project function by name).
+
+    MLRun workflows configure function objects before running them (``with_requests``,
+    ``spec.readiness_timeout``, ``set_topology``, ...): such settings are accepted and noted
+    (FC442), ``with_requirements`` is kept, and MLRun's ``as_step``/``deploy_step`` record
+    steps like ``run_function``/``deploy_function``.
+    """
 
     ref: FunctionRef
 
     @property
     def name(self) -> str:
         return self.ref.name
+
+    def as_step(self, name: str = "", handler: str | None = None, params: dict | None = None,
+                hyperparams: dict | None = None, selector: str | None = None,
+                hyper_param_options: HyperParamOptions | None = None,
+                inputs: dict | None = None, outputs: list | None = None,
+                image: Any = None, **_: Any) -> "StepHandle":
+        """MLRun's legacy ``fn.as_step(...)``: a run step of this function."""
+        function: Any = self
+        if image is not None:
+            value = to_value(image, "image")
+            function = FunctionHandle(FunctionRef(
+                name=self.ref.name, url=self.ref.url, kind=self.ref.kind,
+                handler=self.ref.handler, image=value, requirements=self.ref.requirements))
+        return run_function(function, handler=handler, name=name, params=params,
+                            hyperparams=hyperparams, hyper_param_options=hyper_param_options,
+                            inputs=inputs, outputs=outputs, selector=selector)
+
+    def deploy_step(self, models: list | None = None, env: dict | None = None,
+                    tag: str | None = None, **_: Any) -> "StepHandle":
+        """MLRun's legacy ``fn.deploy_step(...)``: deploys a serving/nuclio function, and
+        builds the image of any other kind (as MLRun does; the step outputs ``image``)."""
+        if self.ref.kind not in ("serving", "nuclio", "remote"):
+            return build_function(self)
+        return deploy_function(self, models=models, env=env, tag=tag)
+
+    def with_requirements(self, requirements: list | str | None = None,
+                          *_: Any, **__: Any) -> "FunctionHandle":
+        if isinstance(requirements, str):
+            requirements = [requirements]
+        self.ref = FunctionRef(name=self.ref.name, url=self.ref.url, kind=self.ref.kind,
+                               handler=self.ref.handler, image=self.ref.image,
+                               requirements=tuple(self.ref.requirements) + tuple(
+                                   str(r) for r in requirements or ()))
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        state = ctx.current()
+        if state is not None:
+            state.warn("FC442", f"function {self.ref.name!r}: .{name} is MLRun runtime "
+                       "configuration that flowc does not apply; it is ignored",
+                       ctx.call_site(), hint="configure resources, env and serving graphs on "
+                                             "the backend (KFP platform config, project.yaml)")
+        return _Ignored(f"{self.ref.name}.{name}")
 
     def __repr__(self) -> str:
         return f"<function {self.ref.name} ({self.ref.url})>"
@@ -137,6 +211,12 @@ class StepHandle:
         """Run this step only after ``steps`` finished (no data passes)."""
         site = ctx.call_site()
         for item in _flatten(steps):
+            if isinstance(item, Condition):  # wait for every step inside that block
+                for name in item.steps:
+                    if name not in self.step.after and name != self.step.name:
+                        self.step.after.append(name)
+                        self.step.after_sites[name] = site
+                continue
             if not isinstance(item, StepHandle):
                 raise TraceError(
                     f".after() takes step handles, got {type(item).__name__}",
@@ -158,8 +238,21 @@ class StepHandle:
                 return self
 
             return ignored
+        if name in ("container", "affinity", "node_selector", "tolerations"):
+            self.state.warn("FC442", f".{name} of step {self.step.name!r} is a KFP op setting "
+                            "that flowc does not apply; it is ignored", ctx.call_site(),
+                            hint="remove it, or set it on the compiled pipeline")
+            return _Ignored(f"{self.step.name}.{name}")
         raise AttributeError(f"step handles have no attribute {name!r} (they offer .outputs, "
                              ".output(name), .after(*steps))")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("step", "state"):
+            object.__setattr__(self, name, value)
+            return
+        self.state.warn("FC442", f"setting .{name} on step {self.step.name!r} is a KFP op "
+                        "setting that flowc does not apply; it is ignored", ctx.call_site(),
+                        hint="remove it, or set it on the compiled pipeline")
 
     def apply(self, modifier: Any) -> "StepHandle":
         """MLRun/KFP op modifiers (``auto_mount()``, ``mount_v3io()``) are noted and ignored."""
@@ -379,7 +472,12 @@ def _record(state: ctx.TraceState, *, name: str, kind: str, ref: FunctionRef,
                             handler=handler, params=params, inputs=inputs, outputs=outputs,
                             hyper=hyper, condition=_condition(state), site=site)
     state.add(record)
-    return StepHandle(record, state)
+    handle = StepHandle(record, state)
+    for block in state.condition_blocks:
+        block.steps.append(record.name)
+        if block._after:
+            handle.after(*block._after)
+    return handle
 
 
 # MLRun options that only steer MLRun's own machinery: accepted so that MLRun workflow files
@@ -489,6 +587,8 @@ def deploy_function(function: Any, models: list | None = None, env: dict | None 
     site = ctx.call_site()
     ref = _image_for(_function_ref(function, state, site), state)
     params: dict[str, Any] = {}
+    if isinstance(models, Mapping):  # MLRun's older form: {key: model_path}
+        models = [{"key": key, "model_path": path} for key, path in models.items()]
     if models is not None:
         if not isinstance(models, (list, tuple)):
             raise TraceError("models must be a list of {'key': ..., 'model_path': ...}",
@@ -563,17 +663,26 @@ class Condition:
         self.expr = expr
         self.name = name
         self._state: ctx.TraceState | None = None
+        self._after: list[StepHandle] = []
+        self.steps: list[str] = []  # the steps recorded inside the block
+
+    def after(self, *steps: Any) -> "Condition":
+        """kfp v1 style ``with Condition(...).after(step):``: every step inside waits."""
+        self._after.extend(item for item in _flatten(steps))
+        return self
 
     def __enter__(self) -> "Condition":
         state = ctx.require("Condition")
         site = ctx.call_site()
         state.conditions.append(_condition_value(self.expr, state, site))
+        state.condition_blocks.append(self)
         self._state = state
         return self
 
     def __exit__(self, *exc: Any) -> None:
         if self._state is not None:
             self._state.conditions.pop()
+            self._state.condition_blocks.pop()
 
 
 def _condition_value(expr: Any, state: ctx.TraceState, site: ctx.CallSite) -> Value:
@@ -610,6 +719,19 @@ def _condition_value(expr: Any, state: ctx.TraceState, site: ctx.CallSite) -> Va
 
 
 # --------------------------------------------------------------------------- project
+
+
+class CurrentProjectProxy:
+    """A stand-in for "the project of the workflow being traced" that may be taken before the
+    trace starts (MLRun's ``this_project`` and ``pipeline_context.project`` globals)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(get_current_project(), name)
+
+    def __repr__(self) -> str:
+        return "<the traced workflow's project>"
 
 
 class TracedProject:

@@ -177,16 +177,25 @@ class _Functions(dict):
         self._project = project
 
     def __missing__(self, key: str):
+        import difflib
+
         from .dsl import FunctionHandle
+        from .values import user_location
 
         if self._project is not None and key in self._project.functions:
             return FunctionHandle(self._project.functions[key].to_ref())
-        raise KeyError(key)
+        known = list(self._project.functions) if self._project is not None else []
+        close = difflib.get_close_matches(str(key), known, n=1)
+        raise TraceError(f"funcs[{key!r}]: the project has no function {key!r}", code="FC301",
+                         location=user_location(),
+                         hint=f"did you mean {close[0]!r}?" if close else
+                         "add it to project.yaml (project.set_function)")
 
 
 def _execute(path: str, code: str | None, project: Project | None) -> types.ModuleType:
     """Run the workflow file's module body (imports, decorators) with the shims installed."""
     from . import shims
+    from .dsl import CurrentProjectProxy
 
     display = relative_path(path)
     if code is None:
@@ -204,8 +213,6 @@ def _execute(path: str, code: str | None, project: Project | None) -> types.Modu
                          hint="fix the syntax error in the workflow file") from None
     module = types.ModuleType(f"flowc_workflow_{abs(hash(path)):x}")
     module.__file__ = path
-    funcs = _Functions(project)
-    module.__dict__.update(funcs=funcs, functions=funcs, this_project=project)
     folder = os.path.dirname(path)
     sys.path.insert(0, folder)
     # A module-level argparse must not read flowc's own command line.
@@ -223,6 +230,9 @@ def _execute(path: str, code: str | None, project: Project | None) -> types.Modu
             sys.path.remove(folder)
         except ValueError:
             pass
+    # Like MLRun, after the module body ran (so a file's own `funcs = {}` does not hide them).
+    funcs = _Functions(project)
+    module.__dict__.update(funcs=funcs, functions=funcs, this_project=CurrentProjectProxy())
     return module
 
 

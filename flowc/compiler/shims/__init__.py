@@ -21,6 +21,8 @@ SHIMS = {
     "mlrun.projects": "flowc.compiler.shims.mlrun.projects",
     "mlrun.run": "flowc.compiler.shims.mlrun",
     "mlrun.platforms": "flowc.compiler.shims.mlrun.platforms",
+    "mlrun_pipelines": "flowc.compiler.shims.mlrun_pipelines",
+    "mlrun_pipelines.mounts": "flowc.compiler.shims.mlrun.platforms",
     "kfp": "flowc.compiler.shims.kfp",
     "kfp.dsl": "flowc.compiler.shims.kfp.dsl",
 }
@@ -42,16 +44,45 @@ def installed() -> Iterator[None]:
                 sys.modules[name] = module
 
 
+class _Unsupported:
+    """An MLRun/kfp name flowc does not offer. Importing it works (workflow files often import
+    runtime helpers their handlers use); using it while tracing is a located FC016 error."""
+
+    def __init__(self, qualified: str, hint: str) -> None:
+        self._qualified = qualified
+        self._hint = hint
+
+    def _fail(self) -> Any:
+        from ...diagnostics import TraceError
+        from ..values import user_location
+
+        raise TraceError(f"{self._qualified} is not supported inside flowc workflow files",
+                         code="FC016", location=user_location(), hint=self._hint)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fail()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Unsupported(f"{self._qualified}.{name}", self._hint)
+
+    def __enter__(self) -> Any:
+        return self._fail()
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<unsupported {self._qualified}>"
+
+
 def unsupported(module: str, hint: str) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that turns any missing name into a located FC016 error."""
+    """A module ``__getattr__`` that hands out :class:`_Unsupported` placeholders."""
 
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        from ...diagnostics import TraceError
-        from ..values import user_location
-
-        raise TraceError(f"{module}.{name} is not supported inside flowc workflow files",
-                         code="FC016", location=user_location(), hint=hint)
+        return _Unsupported(f"{module}.{name}", hint)
 
     return __getattr__

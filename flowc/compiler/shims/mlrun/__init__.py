@@ -21,6 +21,11 @@ from .. import unsupported
 __version__ = "0.0.0+flowc"
 
 
+def get_sample_path(subpath: str = "") -> str:
+    """MLRun's public sample-data location (a plain string helper)."""
+    return "https://s3.wasabisys.com/iguazio/" + subpath.lstrip("/")
+
+
 def get_or_create_project(name: str, context: str = "./", **kwargs: Any):
     """MLRun's get_or_create_project, answered by flowc's project model."""
     from ....project import new_project

@@ -74,3 +74,13 @@ def test_quickstart_runs_and_its_condition_gates_the_report(tmp_path):
     steps = states()
     assert steps["train"]["results"]["accuracy"] < 0.9
     assert steps["report"]["state"].startswith("skipped")
+
+
+def test_test_module_basenames_are_unique():
+    """pytest (rootdir-based imports) cannot collect two test modules with the same name."""
+    import collections
+    import pathlib
+
+    tests = pathlib.Path(__file__).parent.parent
+    names = collections.Counter(p.name for p in tests.rglob("test_*.py"))
+    assert [n for n, count in names.items() if count > 1] == []

@@ -73,8 +73,8 @@ def trace_function(fn: Callable, *, project: "Project | None" = None, name: str 
             raise _user_exception(exc, fn) from exc
         finally:
             ctx.deactivate(token)
-        _check_cycles(state)
         steps = tuple(_freeze(record, state, base_dir) for record in state.steps)
+        _check_cycles(state, steps)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -227,23 +227,9 @@ def _freeze(record: ctx.StepRecord, state: ctx.TraceState, base_dir: str) -> Ste
                 condition=record.condition, location=location)
 
 
-def _check_cycles(state: ctx.TraceState) -> None:
+def _check_cycles(state: ctx.TraceState, steps: tuple[Step, ...]) -> None:
     """Raise a :class:`CycleError` naming the cycle if ``.after()`` closed one."""
-    from ..ir import output_refs
-
-    upstream: dict[str, list[str]] = {}
-    for record in state.steps:
-        deps: dict[str, None] = {}
-        for value in (record.function.image, *record.params.values(), *record.inputs.values(),
-                      record.condition):
-            for ref in output_refs(value):
-                deps.setdefault(ref.step, None)
-        if record.hyper is not None:
-            for ref in output_refs(record.hyper.params):
-                deps.setdefault(ref.step, None)
-        for name in record.after:
-            deps.setdefault(name, None)
-        upstream[record.name] = list(deps)
+    upstream = {step.name: step.upstream() for step in steps}
 
     WHITE, GREY, BLACK = 0, 1, 2
     colour = {name: WHITE for name in upstream}

@@ -251,28 +251,11 @@ class _SpecChecker:
             yield finding("FC505", f"task {task!r} feeds parameter {key!r} from an artifact",
                           where)
         elif "taskOutputParameter" in spec:
-            ref = spec["taskOutputParameter"]
-            if not isinstance(ref, dict):
-                return
-            producer_comp, error = self._producer(task, ref, "outputParameterKey", tasks, upstream)
-            if error:
-                yield error
-                return
-            if producer_comp is None:
-                return
-            out_key = ref.get("outputParameterKey")
-            outputs = self.section(producer_comp, "outputDefinitions")
-            if out_key in self.section(outputs, "artifacts"):
-                yield finding("FC505", f"task {task!r} feeds parameter {key!r} from "
-                              f"{ref.get('producerTask')}.{out_key}, which is an artifact",
-                              self.loc(ref, "outputParameterKey"))
-            elif out_key not in self.section(outputs, "parameters"):
-                yield finding("FC511", f"task {task!r} reads output {out_key!r} of "
-                              f"{ref.get('producerTask')!r}, which declares no such output",
-                              self.loc(ref, "outputParameterKey"))
-            else:
-                have = self.section(outputs, "parameters", out_key).get("parameterType")
-                yield from self._param_types(task, key, want, have, where)
+            output = yield from self._producer_output(task, key, spec["taskOutputParameter"],
+                                                      "parameter", tasks, upstream)
+            if output is not None:
+                yield from self._param_types(task, key, want, output.get("parameterType"),
+                                             where)
         elif "componentInputParameter" in spec:
             source = spec["componentInputParameter"]
             if source in self.section(owner_inputs, "artifacts"):
@@ -300,6 +283,36 @@ class _SpecChecker:
                 yield finding("FC501", f"task {task!r} reads the final status of {producer!r}, "
                               "which is not a task of this DAG",
                               self.loc(spec["taskFinalStatus"], "producerTask"))
+
+    def _producer_output(self, task: str, key: str, ref: Any, kind: str, tasks: dict,
+                         upstream: list[str]):
+        """Check a ``taskOutput{Parameter,Artifact}`` reference; yield its findings and return
+        the producer's output definition when the reference is sound (else None)."""
+        if not isinstance(ref, dict):
+            return None
+        field = "outputParameterKey" if kind == "parameter" else "outputArtifactKey"
+        same, other, other_kind = (("parameters", "artifacts", "an artifact")
+                                   if kind == "parameter"
+                                   else ("artifacts", "parameters", "a parameter"))
+        producer_comp, error = self._producer(task, ref, field, tasks, upstream)
+        if error:
+            yield error
+            return None
+        if producer_comp is None:
+            return None
+        out_key = ref.get(field)
+        outputs = self.section(producer_comp, "outputDefinitions")
+        if out_key in self.section(outputs, other):
+            yield finding("FC505", f"task {task!r} feeds {kind} {key!r} from "
+                          f"{ref.get('producerTask')}.{out_key}, which is {other_kind}",
+                          self.loc(ref, field))
+        elif out_key not in self.section(outputs, same):
+            yield finding("FC511", f"task {task!r} reads output {out_key!r} of "
+                          f"{ref.get('producerTask')!r}, which declares no such output",
+                          self.loc(ref, field))
+        else:
+            return self.section(outputs, same, out_key)
+        return None
 
     def _param_types(self, task: str, key: str, want: Any, have: Any,
                      where: Location) -> Iterator[Diagnostic]:
@@ -332,28 +345,10 @@ class _SpecChecker:
                 or "runtimeValue" in spec:
             yield finding("FC505", f"task {task!r} feeds artifact {key!r} from a parameter", where)
         elif "taskOutputArtifact" in spec:
-            ref = spec["taskOutputArtifact"]
-            if not isinstance(ref, dict):
-                return
-            producer_comp, error = self._producer(task, ref, "outputArtifactKey", tasks, upstream)
-            if error:
-                yield error
-                return
-            if producer_comp is None:
-                return
-            out_key = ref.get("outputArtifactKey")
-            outputs = self.section(producer_comp, "outputDefinitions")
-            if out_key in self.section(outputs, "parameters"):
-                yield finding("FC505", f"task {task!r} feeds artifact {key!r} from "
-                              f"{ref.get('producerTask')}.{out_key}, which is a parameter",
-                              self.loc(ref, "outputArtifactKey"))
-            elif out_key not in self.section(outputs, "artifacts"):
-                yield finding("FC511", f"task {task!r} reads output {out_key!r} of "
-                              f"{ref.get('producerTask')!r}, which declares no such output",
-                              self.loc(ref, "outputArtifactKey"))
-            else:
-                have = self.section(outputs, "artifacts", out_key, "artifactType").get(
-                    "schemaTitle")
+            output = yield from self._producer_output(task, key, spec["taskOutputArtifact"],
+                                                      "artifact", tasks, upstream)
+            if output is not None:
+                have = self.section(output, "artifactType").get("schemaTitle")
                 yield from self._artifact_types(task, key, want, have, where)
         elif "componentInputArtifact" in spec:
             source = spec["componentInputArtifact"]
